@@ -1,0 +1,23 @@
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "src/generated/", "node_modules/", ".data/", "coverage/"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": "error",
+      eqeqeq: ["error", "always"],
+    },
+  },
+  {
+    files: ["scripts/**", "bench/**", "*.config.*", "jest.config.js"],
+    rules: { "no-console": "off", "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
+    // Services never import express (ARCHITECTURE.md: HTTP kept thin).
+    files: ["src/**/*.ts"],
+    ignores: ["src/**/*.routes.ts", "src/platform/http/**", "src/app.ts", "src/container.ts", "src/**/*.middleware.ts"],
+    rules: { "no-restricted-imports": ["error", { paths: ["express"] }] },
+  },
+);
