@@ -11,6 +11,8 @@ module.exports = {
   transform: { "^.+\\.(t|j|mj)sx?$": swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join("|")})/)`],
   moduleFileExtensions: ["ts", "js", "mjs", "cjs", "json"],
+  // The generated Prisma client imports its TypeScript siblings as ./x.js (Node ESM style).
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   globalSetup: "<rootDir>/test/support/global-setup.ts",
   globalTeardown: "<rootDir>/test/support/global-teardown.ts",
   testTimeout: 30000,

@@ -1,0 +1,32 @@
+import express, { Router } from "express";
+import { requireJsonBody } from "../platform/http/errors.middleware";
+import type { AuditService } from "../audit/audit.service";
+import type { TenantService } from "../tenants/tenant.service";
+import type { UserService } from "../users/user.service";
+import { apiKeyAuth } from "./api-key.auth";
+import type { ApiKeyService } from "./api-key.service";
+import { apiKeysRouter } from "./api-keys.routes";
+import { auditRouter } from "./audit.routes";
+import { tenantsRouter } from "./tenants.routes";
+import { usersRouter } from "./users.routes";
+
+export type AdminDeps = {
+  apiKeys: ApiKeyService;
+  tenants: TenantService;
+  users: UserService;
+  audit: AuditService;
+  regions: readonly string[];
+  jsonBodyLimitBytes: number;
+};
+
+/** /api/v1: JSON in, JSON out, every route behind an API key. */
+export function adminRouter(deps: AdminDeps): Router {
+  const router = Router();
+  router.use(requireJsonBody, express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
+  router.use(apiKeyAuth(deps.apiKeys));
+  router.use(tenantsRouter(deps));
+  router.use(usersRouter(deps));
+  router.use(auditRouter(deps));
+  router.use(apiKeysRouter(deps));
+  return router;
+}

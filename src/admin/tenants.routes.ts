@@ -1,0 +1,38 @@
+import { Router } from "express";
+import { z } from "zod";
+import { contextOf } from "../platform/http/request-context";
+import { parseInput, pathParam } from "../platform/http/validate";
+import { AppError } from "../platform/errors";
+import { tenantCreateSchema, tenantUpdateSchema } from "../tenants/tenant.schemas";
+import type { TenantService } from "../tenants/tenant.service";
+import { callerOf, requireScope } from "./api-key.auth";
+import { pageQuery } from "./query";
+
+const listQuery = pageQuery.extend({ region: z.string().max(16).optional() });
+
+export function tenantsRouter(deps: { tenants: TenantService; regions: readonly string[] }): Router {
+  const router = Router();
+  const createSchema = tenantCreateSchema(deps.regions);
+
+  router.post("/tenants", requireScope("tenants:write"), async (req, res) => {
+    if (callerOf(res).tenantId) throw new AppError("forbidden", "A key bound to a tenant cannot create tenants");
+    const input = parseInput(createSchema, req.body);
+    res.status(201).json(await deps.tenants.createTenant(input, contextOf(res)));
+  });
+
+  router.get("/tenants", requireScope("tenants:read"), async (req, res) => {
+    const query = parseInput(listQuery, req.query, "query");
+    res.json(await deps.tenants.listTenants(query, { tenantId: callerOf(res).tenantId }));
+  });
+
+  router.get("/tenants/:slug", requireScope("tenants:read"), async (req, res) => {
+    res.json(await deps.tenants.getTenant(pathParam(req.params, "slug"), { tenantId: callerOf(res).tenantId }));
+  });
+
+  router.patch("/tenants/:slug", requireScope("tenants:write"), async (req, res) => {
+    const input = parseInput(tenantUpdateSchema, req.body);
+    res.json(await deps.tenants.updateTenant(pathParam(req.params, "slug"), input, { tenantId: callerOf(res).tenantId }, contextOf(res)));
+  });
+
+  return router;
+}

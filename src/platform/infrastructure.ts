@@ -1,0 +1,83 @@
+import path from "node:path";
+import type { Config, SecretKey } from "../config/load";
+import type { Clock } from "./clock";
+import { startEmbeddedPostgres } from "./db/embedded-postgres";
+import { migrateDatabase } from "./db/migrate";
+import { createPrismaClient, type Db } from "./db/prisma";
+import type { KvStore } from "./kv/kv-store";
+import { MemoryKvStore } from "./kv/memory-store";
+import { createRedisClient, RedisKvStore } from "./kv/redis-store";
+import type { Logger } from "./logger";
+import { createFileMailer, createSmtpMailer, type Mailer } from "./mail/mailer";
+
+export type OpenedInfrastructure = {
+  config: Config & { secretKeys: readonly SecretKey[] };
+  logger: Logger;
+  clock: Clock;
+  db: Db;
+  kv: KvStore;
+  mailer: Mailer;
+  close(): Promise<void>;
+};
+
+/**
+ * Connects to PostgreSQL, Redis and SMTP, or starts the embedded defaults for each one that is not
+ * configured (development only: config refuses them in production), and applies pending migrations.
+ */
+export async function openInfrastructure(
+  config: Config & { secretKeys: readonly SecretKey[] },
+  logger: Logger,
+  clock: Clock,
+): Promise<OpenedInfrastructure> {
+  const closers: Array<() => Promise<void>> = [];
+  const embedded: string[] = [];
+  try {
+    let databaseUrl = config.databaseUrl;
+    let poolMax = config.databasePoolMax;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, "pg") });
+      closers.push(pg.stop);
+      databaseUrl = pg.url;
+      // pglite-socket serves one connection's transaction at a time.
+      poolMax = 1;
+      embedded.push(`PostgreSQL: PGlite under ${path.join(config.dataDir, "pg")}`);
+    }
+    const report = await migrateDatabase(databaseUrl);
+    if (report.applied.length > 0) logger.info({ applied: report.applied }, "database migrations applied");
+
+    const db = createPrismaClient(databaseUrl, { poolMax });
+    closers.push(() => db.$disconnect());
+
+    let kv: KvStore;
+    if (config.redisUrl) {
+      kv = new RedisKvStore(createRedisClient(config.redisUrl), config.redisKeyPrefix, { ownsClient: true });
+    } else {
+      kv = new MemoryKvStore({ prefix: config.redisKeyPrefix });
+      embedded.push("key-value store: in-process memory");
+    }
+    closers.push(() => kv.close());
+
+    let mailer: Mailer;
+    if (config.smtpUrl) {
+      mailer = createSmtpMailer(config.smtpUrl, config.mailFrom);
+    } else {
+      mailer = createFileMailer(path.join(config.dataDir, "mail"), config.mailFrom);
+      embedded.push(`mail: .eml files under ${path.join(config.dataDir, "mail")}`);
+    }
+    closers.push(() => mailer.close());
+
+    if (embedded.length > 0) {
+      logger.warn({ embedded }, "running on embedded single-process defaults: one process on one machine, never production");
+    }
+    return { config, logger, clock, db, kv, mailer, close: () => closeAll(closers) };
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}
+
+async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
+  for (const close of closers.reverse()) {
+    await close().catch(() => undefined);
+  }
+}

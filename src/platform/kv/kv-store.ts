@@ -1,0 +1,30 @@
+/**
+ * The key-value store behind sessions, pending logins, replay caches and one-time tokens.
+ * Two implementations honour one contract (test/integration/kv/kv-store.contract.ts):
+ * Redis for production and the in-process store for the embedded default.
+ * Keys are namespaced by the store's prefix; TTLs are in milliseconds.
+ */
+export interface KvStore {
+  readonly kind: "redis" | "memory";
+  get(key: string): Promise<string | null>;
+  /** Returns false only when `onlyIfAbsent` is set and the key already exists. */
+  set(key: string, value: string, options?: { ttlMs?: number; onlyIfAbsent?: boolean }): Promise<boolean>;
+  /** Reads and deletes in one step: of two concurrent callers, exactly one gets the value. */
+  getDel(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<number>;
+  /** Increments an integer counter; `ttlMs` is applied when the key is created. */
+  incr(key: string, ttlMs?: number): Promise<number>;
+  /** Remaining time to live in ms; null when the key is missing or has no expiry. */
+  ttl(key: string): Promise<number | null>;
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  setAdd(key: string, ...members: string[]): Promise<number>;
+  setRemove(key: string, ...members: string[]): Promise<number>;
+  setMembers(key: string): Promise<string[]>;
+  /**
+   * Stores `value` only when it is greater than the stored integer (or none is stored), atomically.
+   * Returns true when it was stored. Used by replay guards (e.g. the last accepted TOTP step).
+   */
+  setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./app";
+import { withDevSecretKeys } from "./config/dev-secrets";
+import type { Config } from "./config/load";
+import { createContainer, type Container } from "./container";
+import { systemClock, type Clock } from "./platform/clock";
+import { createHttpMetrics } from "./platform/http/metrics";
+import { openInfrastructure } from "./platform/infrastructure";
+import type { Logger } from "./platform/logger";
+
+export type RunningGatehouse = { server: Server; url: string; container: Container; shutdown(): Promise<void> };
+
+/** Opens the infrastructure, wires the app and listens; `shutdown` drains in-flight requests first. */
+export async function startGatehouse(baseConfig: Config, logger: Logger, clock: Clock = systemClock): Promise<RunningGatehouse> {
+  const config = withDevSecretKeys(baseConfig);
+  const infra = await openInfrastructure(config, logger, clock);
+  const container = createContainer(infra);
+  if (config.bootstrapAdminToken) await container.apiKeys.ensureBootstrapKey(config.bootstrapAdminToken);
+
+  let shuttingDown = false;
+  const app = createApp({
+    config,
+    logger,
+    metrics: createHttpMetrics(),
+    isShuttingDown: () => shuttingDown,
+    readiness: [
+      { name: "database", check: async () => void (await infra.db.$queryRaw`SELECT 1`) },
+      { name: "kv", check: () => infra.kv.ping() },
+    ],
+    admin: container,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, publicUrl: config.publicUrl, regions: config.regions }, "gatehouse listening");
+
+  async function shutdown(): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+    await closed;
+    clearTimeout(deadline);
+    await infra.close();
+    logger.info("gatehouse stopped");
+  }
+
+  return { server, url, container, shutdown };
+}

@@ -1,0 +1,81 @@
+import type { AuditContext, AuditEventType } from "../audit/audit-event";
+import type { AuditStore } from "../audit/audit.store";
+import { changedFields } from "../audit/diff";
+import type { Clock } from "../platform/clock";
+import type { Db } from "../platform/db/prisma";
+import { isUniqueViolation } from "../platform/db/errors";
+import { AppError, notFound } from "../platform/errors";
+import { decodeCursor, toPage, UUID_PATTERN, type Page } from "../platform/pagination";
+import type { UserCreateInput, UserUpdateInput } from "./user.schemas";
+import type { UserListFilter, UserRow, UserStore } from "./user.store";
+import { toUserView, type UserView } from "./user.view";
+
+type Deps = { db: Db; clock: Clock; userStore: UserStore; auditStore: AuditStore };
+type TenantRef = { id: string };
+
+const emailTaken = (email: string) => new AppError("user_email_taken", `A user with the email ${email} already exists in this tenant`);
+
+export function createUserService(deps: Deps) {
+  const { db, clock, userStore, auditStore } = deps;
+
+  async function requireUser(tenant: TenantRef, id: string): Promise<UserRow> {
+    const user = UUID_PATTERN.test(id) ? await userStore.findInTenant(db, tenant.id, id) : null;
+    if (!user) throw notFound("User");
+    return user;
+  }
+
+  return {
+    requireUser,
+
+    async getUser(tenant: TenantRef, id: string): Promise<UserView> {
+      return toUserView(await requireUser(tenant, id));
+    },
+
+    async createUser(tenant: TenantRef, input: UserCreateInput, context: AuditContext): Promise<UserView> {
+      try {
+        const user = await db.$transaction(async (tx) => {
+          const created = await userStore.create(tx, tenant.id, input);
+          await auditStore.insert(tx, context, { type: "user.created", tenantId: tenant.id, target: { type: "user", id: created.id }, data: { after: toUserView(created) } });
+          return created;
+        });
+        return toUserView(user);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw emailTaken(input.email);
+        throw error;
+      }
+    },
+
+    /** Status changes are lifecycle events (deactivate keeps every row; reactivate restores access). */
+    async updateUser(tenant: TenantRef, id: string, input: UserUpdateInput, context: AuditContext): Promise<UserView> {
+      const user = await requireUser(tenant, id);
+      const { status, ...fields } = input;
+      const statusChange = status && status !== user.status ? { status, deactivatedAt: status === "deactivated" ? clock.now() : null } : undefined;
+      try {
+        const updated = await db.$transaction(async (tx) => {
+          const row = await userStore.update(tx, user.id, fields, statusChange);
+          const diff = changedFields(toUserView(user), toUserView(row));
+          if (diff) await auditStore.insert(tx, context, { type: eventFor(statusChange?.status), tenantId: tenant.id, target: { type: "user", id: user.id }, data: diff });
+          return row;
+        });
+        return toUserView(updated);
+      } catch (error) {
+        if (isUniqueViolation(error) && input.email) throw emailTaken(input.email);
+        throw error;
+      }
+    },
+
+    async listUsers(tenant: TenantRef, query: Omit<UserListFilter, "tenantId" | "afterId"> & { cursor?: string }): Promise<Page<UserView>> {
+      const { cursor, limit, ...filter } = query;
+      const rows = await userStore.list(db, { ...filter, tenantId: tenant.id, afterId: decodeCursor(cursor, UUID_PATTERN), limit: limit + 1 });
+      return toPage(rows, limit, toUserView, (row) => row.id);
+    },
+  };
+}
+
+function eventFor(status: "active" | "deactivated" | undefined): AuditEventType {
+  if (status === "deactivated") return "user.deactivated";
+  if (status === "active") return "user.reactivated";
+  return "user.updated";
+}
+
+export type UserService = ReturnType<typeof createUserService>;

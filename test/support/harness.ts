@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Express } from "express";
+import supertest from "supertest";
+import { createApp } from "../../src/app";
+import { withDevSecretKeys } from "../../src/config/dev-secrets";
+import { loadConfig } from "../../src/config/load";
+import { createContainer, type Container } from "../../src/container";
+import { ManualClock, systemClock, type Clock } from "../../src/platform/clock";
+import { createHttpMetrics } from "../../src/platform/http/metrics";
+import { openInfrastructure } from "../../src/platform/infrastructure";
+import { createLogger } from "../../src/platform/logger";
+import { redisUrl, testDatabaseUrl, testRedisPrefix } from "./test-env";
+
+export type TestApp = {
+  app: Express;
+  container: Container;
+  /** Full-scope bootstrap key of this app. */
+  adminToken: string;
+  api: () => supertest.Agent;
+  dataDir: string;
+  close(): Promise<void>;
+};
+
+/** A full Gatehouse on the machine's real PostgreSQL and Redis, with its own key prefix and data dir. */
+export async function startTestApp(env: Record<string, string> = {}, clock: Clock = systemClock): Promise<TestApp> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "gatehouse-test-"));
+  const adminToken = `test-${randomBytes(24).toString("base64url")}`;
+  const config = withDevSecretKeys(
+    loadConfig({
+      NODE_ENV: "test",
+      DATABASE_URL: testDatabaseUrl(),
+      REDIS_URL: redisUrl(),
+      REDIS_KEY_PREFIX: `${testRedisPrefix()}${randomBytes(4).toString("hex")}:`,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "silent",
+      BCRYPT_COST: "4",
+      BOOTSTRAP_ADMIN_TOKEN: adminToken,
+      ...env,
+    }),
+  );
+  const logger = createLogger({ level: config.logLevel });
+  const infra = await openInfrastructure(config, logger, clock);
+  const container = createContainer(infra);
+  await container.apiKeys.ensureBootstrapKey(adminToken);
+  const app = createApp({
+    config,
+    logger,
+    metrics: createHttpMetrics(),
+    isShuttingDown: () => false,
+    readiness: [{ name: "kv", check: () => infra.kv.ping() }],
+    admin: container,
+  });
+  const api = () => supertest.agent(app).set("Authorization", `Bearer ${adminToken}`);
+  return {
+    app, container, adminToken, api, dataDir,
+    async close() {
+      await infra.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export { ManualClock };
+
+export function uniqueSlug(prefix = "t"): string {
+  return `${prefix}-${randomBytes(5).toString("hex")}`;
+}
