@@ -1,5 +1,6 @@
 import express, { Router } from "express";
 import { requireJsonBody } from "../platform/http/errors.middleware";
+import { rememberMountPath } from "../platform/http/metrics";
 import type { AuditService } from "../audit/audit.service";
 import type { TenantService } from "../tenants/tenant.service";
 import type { UserService } from "../users/user.service";
@@ -22,7 +23,7 @@ export type AdminDeps = {
 /** /api/v1: JSON in, JSON out, every route behind an API key. */
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
-  router.use(requireJsonBody, express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
+  router.use(rememberMountPath, requireJsonBody, express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
   router.use(apiKeyAuth(deps.apiKeys));
   router.use(tenantsRouter(deps));
   router.use(usersRouter(deps));

@@ -50,9 +50,10 @@ export async function openInfrastructure(
 
     let kv: KvStore;
     if (config.redisUrl) {
-      kv = new RedisKvStore(createRedisClient(config.redisUrl), config.redisKeyPrefix, { ownsClient: true });
+      const onError = rateLimitedWarning(logger, "redis connection error");
+      kv = new RedisKvStore(createRedisClient(config.redisUrl, { onError, connectionName: "gatehouse" }), config.redisKeyPrefix, { ownsClient: true });
     } else {
-      kv = new MemoryKvStore({ prefix: config.redisKeyPrefix });
+      kv = new MemoryKvStore({ prefix: config.redisKeyPrefix, now: () => clock.now().getTime() });
       embedded.push("key-value store: in-process memory");
     }
     closers.push(() => kv.close());
@@ -80,4 +81,15 @@ async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
   for (const close of closers.reverse()) {
     await close().catch(() => undefined);
   }
+}
+
+/** A dependency that is down reports on every reconnect attempt; one line every 10 s is enough. */
+function rateLimitedWarning(logger: Logger, message: string): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    logger.warn({ err: { message: error.message } }, message);
+  };
 }

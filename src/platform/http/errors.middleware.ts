@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import { AppError, isAppError } from "../errors";
 import type { Logger } from "../logger";
+import { rememberRouteTemplate } from "./metrics";
 import { sendError } from "./problem";
 
 type BodyParserError = Error & { type?: string; status?: number };
@@ -24,6 +25,7 @@ export function toAppError(error: unknown): AppError {
 export function errorHandler(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appError = toAppError(error);
+    rememberRouteTemplate(req, res);
     if (appError.status >= 500) {
       logger.error({ err: appError.cause ?? appError, requestId: res.locals.requestId, path: req.path }, "request failed");
     }

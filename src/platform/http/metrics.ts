@@ -17,10 +17,28 @@ export function createHttpMetrics(): HttpMetrics {
     const stop = duration.startTimer();
     res.on("finish", () => {
       // The route template, never the raw path: ids in paths would explode the label set.
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      const route = res.locals.routeTemplate ?? (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched");
       stop({ method: req.method, route, status: String(res.statusCode) });
     });
     next();
   };
   return { registry, middleware };
+}
+
+declare module "express-serve-static-core" {
+  interface Locals {
+    mountPath?: string;
+    routeTemplate?: string;
+  }
+}
+
+/** Mounted routers call this first: after an error Express forgets the mount path the label needs. */
+export function rememberMountPath(req: Request, res: Response, next: NextFunction): void {
+  res.locals.mountPath = req.baseUrl;
+  next();
+}
+
+/** Called by the error handler, where req.route is still set but req.baseUrl is not. */
+export function rememberRouteTemplate(req: Request, res: Response): void {
+  if (req.route?.path) res.locals.routeTemplate = `${res.locals.mountPath ?? ""}${String(req.route.path)}`;
 }
