@@ -3,7 +3,7 @@ import { z } from "zod";
 import { contextOf } from "../platform/http/request-context";
 import { parseInput, pathParam } from "../platform/http/validate";
 import type { ApiKeyService } from "./api-key.service";
-import { callerOf, requireScope } from "./api-key.auth";
+import { callerOf, requireScope } from "./api-key.middleware";
 import { pageQuery } from "./query";
 import { API_SCOPES } from "./scopes";
 

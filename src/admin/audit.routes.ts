@@ -4,7 +4,7 @@ import { AUDIT_EVENT_TYPES } from "../audit/audit-event";
 import type { AuditService } from "../audit/audit.service";
 import { parseInput, pathParam } from "../platform/http/validate";
 import type { TenantService } from "../tenants/tenant.service";
-import { callerOf, requireScope } from "./api-key.auth";
+import { callerOf, requireScope } from "./api-key.middleware";
 import { pageQuery } from "./query";
 
 const auditQuery = pageQuery.extend({

@@ -5,7 +5,7 @@ import { parseInput, pathParam } from "../platform/http/validate";
 import { AppError } from "../platform/errors";
 import { tenantCreateSchema, tenantUpdateSchema } from "../tenants/tenant.schemas";
 import type { TenantService } from "../tenants/tenant.service";
-import { callerOf, requireScope } from "./api-key.auth";
+import { callerOf, requireScope } from "./api-key.middleware";
 import { pageQuery } from "./query";
 
 const listQuery = pageQuery.extend({ region: z.string().max(16).optional() });

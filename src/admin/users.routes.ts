@@ -5,7 +5,7 @@ import { parseInput, pathParam } from "../platform/http/validate";
 import type { TenantService } from "../tenants/tenant.service";
 import { userCreateSchema, userUpdateSchema } from "../users/user.schemas";
 import type { UserService } from "../users/user.service";
-import { callerOf, requireScope } from "./api-key.auth";
+import { callerOf, requireScope } from "./api-key.middleware";
 import { pageQuery } from "./query";
 
 const listQuery = pageQuery.extend({

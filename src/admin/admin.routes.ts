@@ -4,7 +4,7 @@ import { rememberMountPath } from "../platform/http/metrics";
 import type { AuditService } from "../audit/audit.service";
 import type { TenantService } from "../tenants/tenant.service";
 import type { UserService } from "../users/user.service";
-import { apiKeyAuth } from "./api-key.auth";
+import { apiKeyAuth } from "./api-key.middleware";
 import type { ApiKeyService } from "./api-key.service";
 import { apiKeysRouter } from "./api-keys.routes";
 import { auditRouter } from "./audit.routes";
