@@ -1,5 +1,5 @@
 import express, { type Express } from "express";
-import { adminRouter, type AdminDeps } from "./admin/admin.router";
+import { adminRouter, type AdminDeps } from "./admin/admin.routes";
 import { opsRouter, type ReadinessCheck } from "./ops/ops.routes";
 import type { Config } from "./config/load";
 import { configureTrustProxy } from "./platform/http/client-ip";

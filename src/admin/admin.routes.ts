@@ -23,8 +23,9 @@ export type AdminDeps = {
 /** /api/v1: JSON in, JSON out, every route behind an API key. */
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
-  router.use(rememberMountPath, requireJsonBody, express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
-  router.use(apiKeyAuth(deps.apiKeys));
+  // Authenticate before reading any body: anonymous callers get 401 and cost no JSON parsing.
+  router.use(rememberMountPath, apiKeyAuth(deps.apiKeys));
+  router.use(requireJsonBody, express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
   router.use(tenantsRouter(deps));
   router.use(usersRouter(deps));
   router.use(auditRouter(deps));

@@ -9,7 +9,7 @@ import type { Logger } from "../platform/logger";
 import { decodeCursor, toPage, UUID_PATTERN, type Page } from "../platform/pagination";
 import type { TenantStore } from "../tenants/tenant.store";
 import type { ApiKeyRow, ApiKeyStore } from "./api-key.store";
-import { API_SCOPES } from "./scopes";
+import { API_SCOPES, hasScope, type ApiScope } from "./scopes";
 
 /** The authenticated caller of the admin API. */
 export type ApiCaller = { keyId: string; scopes: readonly string[]; tenantId?: string };
@@ -52,7 +52,7 @@ export function createApiKeyService(deps: Deps) {
     },
 
     async createKey(input: { name: string; scopes: string[]; tenant?: string }, caller: ApiCaller, context: AuditContext) {
-      const excess = input.scopes.filter((scope) => !caller.scopes.includes(scope));
+      const excess = input.scopes.filter((scope) => !hasScope(caller.scopes, scope as ApiScope));
       if (excess.length > 0) throw new AppError("insufficient_scope", `A key cannot grant scopes it does not hold: ${excess.join(", ")}`);
       const tenant = input.tenant ? await tenantStore.findBySlug(db, input.tenant) : null;
       if (input.tenant && (!tenant || (caller.tenantId && caller.tenantId !== tenant.id))) throw notFound("Tenant");

@@ -1,6 +1,5 @@
 // Attack: a support integration holding a key bound to tenant A reads or changes tenant B's data.
-import { startTestApp, uniqueSlug, type TestApp } from "../support/harness";
-import supertest from "supertest";
+import { checkedAgent, startTestApp, uniqueSlug, type TestApp } from "../support/harness";
 
 let t: TestApp;
 let a: string;
@@ -23,7 +22,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const asBound = () => supertest.agent(t.app).set("Authorization", `Bearer ${boundKey}`);
+const asBound = () => checkedAgent(t.app, boundKey);
 
 describe("a key bound to tenant A", () => {
   it("works on tenant A", async () => {

@@ -1,12 +1,11 @@
 // Attack: a holder of a narrow API key uses it beyond its scopes, or mints itself a broader key.
-import supertest from "supertest";
-import { startTestApp, uniqueSlug, type TestApp } from "../support/harness";
+import { checkedAgent, startTestApp, uniqueSlug, type TestApp } from "../support/harness";
 
 let t: TestApp;
 let slug: string;
 const keyWith = async (scopes: string[], tenant?: string) =>
   (await t.api().post("/api/v1/api-keys").send({ name: "narrow", scopes, ...(tenant ? { tenant } : {}) }).expect(201)).body.key as string;
-const as = (key: string) => supertest.agent(t.app).set("Authorization", `Bearer ${key}`);
+const as = (key: string) => checkedAgent(t.app, key);
 
 beforeAll(async () => {
   t = await startTestApp();

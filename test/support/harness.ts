@@ -12,6 +12,7 @@ import { ManualClock, systemClock, type Clock } from "../../src/platform/clock";
 import { createHttpMetrics } from "../../src/platform/http/metrics";
 import { openInfrastructure } from "../../src/platform/infrastructure";
 import { createLogger } from "../../src/platform/logger";
+import { expectMatchesSpec } from "./openapi";
 import { redisUrl, testDatabaseUrl, testRedisPrefix } from "./test-env";
 
 export type TestApp = {
@@ -19,7 +20,8 @@ export type TestApp = {
   container: Container;
   /** Full-scope bootstrap key of this app. */
   adminToken: string;
-  api: () => supertest.Agent;
+  /** Admin API client with the bootstrap key; every /api/v1 response is checked against openapi.yaml. */
+  api: () => CheckedAgent;
   dataDir: string;
   close(): Promise<void>;
 };
@@ -53,7 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, clock: Cloc
     readiness: [{ name: "kv", check: () => infra.kv.ping() }],
     admin: container,
   });
-  const api = () => supertest.agent(app).set("Authorization", `Bearer ${adminToken}`);
+  const api = () => checkedAgent(app, adminToken);
   return {
     app, container, adminToken, api, dataDir,
     async close() {
@@ -67,4 +69,18 @@ export { ManualClock };
 
 export function uniqueSlug(prefix = "t"): string {
   return `${prefix}-${randomBytes(5).toString("hex")}`;
+}
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+export type CheckedAgent = Record<Method, (url: string) => supertest.Test>;
+
+/** A supertest client whose /api/v1 responses must match openapi.yaml, whatever the test asserts. */
+export function checkedAgent(app: Express, bearer?: string): CheckedAgent {
+  const agent = supertest.agent(app);
+  if (bearer) agent.set("Authorization", `Bearer ${bearer}`);
+  const call = (method: Method) => (url: string) =>
+    agent[method](url).expect((res) => {
+      if (url.startsWith("/api/v1/")) expectMatchesSpec(res, method.toUpperCase(), url);
+    });
+  return { get: call("get"), post: call("post"), put: call("put"), patch: call("patch"), delete: call("delete") };
 }
