@@ -1,0 +1,46 @@
+import express, { Router, type Request, type Response } from "express";
+import type { RecoveryCodeNotices } from "../mfa/recovery-code-notice";
+import type { BrowserCookies } from "../platform/http/browser-cookies";
+import type { Csrf } from "../platform/http/csrf";
+import { safeReturnTo } from "../platform/http/return-to";
+import type { Views } from "../platform/http/views";
+import { requireBrowserSession } from "./session.middleware";
+import type { AccountService } from "./account.service";
+
+type Deps = { account: AccountService; cookies: BrowserCookies; csrf: Csrf; views: Views; recoveryNotices: RecoveryCodeNotices };
+
+/** /account (who am I, my sessions), revoking sessions, and logout. */
+export function accountRouter(deps: Deps): Router {
+  const router = Router();
+  const forms = express.urlencoded({ extended: false, limit: "4kb", parameterLimit: 10 });
+  const guard = (req: Request) => deps.csrf.verify(req, deps.cookies.readBrowserId(req));
+  const csrfToken = (req: Request, res: Response) => deps.csrf.tokenFor(deps.cookies.ensureBrowserId(req, res));
+
+  router.get("/account", requireBrowserSession, async (req, res) => {
+    const session = res.locals.session!;
+    const view = await deps.account.describe(session);
+    const recoveryCodes = await deps.recoveryNotices.take(session.id);
+    const continueTo = safeReturnTo(req.query.return_to, { fallback: "" });
+    if (recoveryCodes) {
+      deps.views.render(res, "recovery-codes", { title: "Save your recovery codes", codes: recoveryCodes, continueTo: continueTo || "/account" });
+      return;
+    }
+    deps.views.render(res, "account", { title: "Your account", csrfToken: csrfToken(req, res), ...view });
+  });
+
+  router.post("/account/sessions/revoke", forms, requireBrowserSession, async (req, res) => {
+    guard(req);
+    const target = typeof req.body?.session_id === "string" ? req.body.session_id : "";
+    await deps.account.revokeOwnSessions(res.locals.session!, target, res.locals.context);
+    res.redirect(303, "/account");
+  });
+
+  router.post("/logout", forms, async (req, res) => {
+    guard(req);
+    if (res.locals.session) await deps.account.logout(res.locals.session, res.locals.context);
+    deps.cookies.clearSession(res);
+    res.redirect(303, "/login");
+  });
+
+  return router;
+}

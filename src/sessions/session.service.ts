@@ -1,0 +1,85 @@
+import type { Clock } from "../platform/clock";
+import type { Session, SessionAssurance, SessionElevation, SessionMethod, SessionRestriction } from "./session";
+import type { SessionStore } from "./session.store";
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+export interface SessionServiceDeps {
+  store: SessionStore;
+  clock: Clock;
+}
+
+export type StartSessionInput = {
+  user: { id: string; tenantId: string };
+  /** The tenant's policy at the moment of login; later policy changes apply to new sessions. */
+  tenant: { sessionIdleMinutes: number; sessionAbsoluteHours: number };
+  method: SessionMethod;
+  assurance: SessionAssurance;
+  amr: string[];
+  ip: string | null;
+  userAgent: string | null;
+  restriction?: SessionRestriction;
+};
+
+/**
+ * Session lifecycle for the login flows, the account page and the admin API. Audit events are the
+ * caller's job: only the caller knows who acted and why.
+ */
+export function createSessionService({ store, clock }: SessionServiceDeps) {
+  return {
+    /** Always a fresh session and token: nothing a browser carried before login is reused (fixation). */
+    startSession(input: StartSessionInput): Promise<{ token: string; session: Session }> {
+      return store.create({
+        userId: input.user.id,
+        tenantId: input.user.tenantId,
+        method: input.method,
+        assurance: input.assurance,
+        amr: input.amr,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        idleTimeoutMs: input.tenant.sessionIdleMinutes * MINUTE_MS,
+        absoluteTimeoutMs: input.tenant.sessionAbsoluteHours * HOUR_MS,
+        authTime: clock.now().getTime(),
+        restriction: input.restriction,
+      });
+    },
+
+    /** The session behind a cookie token, or null; counts as activity for the idle timeout. */
+    validate(token: string): Promise<Session | null> {
+      return store.touch(token);
+    },
+
+    /** New token for the same session when privilege rises (step-up MFA, password changed). */
+    rotateSession(token: string, elevation?: SessionElevation): Promise<string | null> {
+      return store.rotate(token, elevation);
+    },
+
+    /**
+     * Ends one session. With `userId`, only that user's session: the account page passes the signed-in
+     * user so nobody can end someone else's session by guessing an id. Returns the ended session.
+     */
+    async revokeSession(publicId: string, scope: { userId?: string; tenantId?: string } = {}): Promise<Session | null> {
+      const session = await store.findById(publicId);
+      if (!session) return null;
+      if (scope.userId !== undefined && session.userId !== scope.userId) return null;
+      if (scope.tenantId !== undefined && session.tenantId !== scope.tenantId) return null;
+      return (await store.revoke(publicId)) ? session : null;
+    },
+
+    /** Ends all of a user's sessions, optionally keeping the current one. Returns how many ended. */
+    revokeUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
+      return store.revokeAllForUser(userId, options);
+    },
+
+    revokeTenantSessions(tenantId: string): Promise<number> {
+      return store.revokeAllForTenant(tenantId);
+    },
+
+    listUserSessions(userId: string): Promise<Session[]> {
+      return store.listForUser(userId);
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;
