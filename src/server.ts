@@ -28,7 +28,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
       { name: "database", check: async () => void (await infra.db.$queryRaw`SELECT 1`) },
       { name: "kv", check: () => infra.kv.ping() },
     ],
-    admin: container,
+    container,
   });
 
   const server = await new Promise<Server>((resolve, reject) => {

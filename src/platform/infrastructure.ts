@@ -8,6 +8,7 @@ import type { KvStore } from "./kv/kv-store";
 import { MemoryKvStore } from "./kv/memory-store";
 import { createRedisClient, RedisKvStore } from "./kv/redis-store";
 import type { Logger } from "./logger";
+import type { ThrottleBackend } from "./throttle/throttle";
 import { createFileMailer, createSmtpMailer, type Mailer } from "./mail/mailer";
 
 export type OpenedInfrastructure = {
@@ -17,6 +18,8 @@ export type OpenedInfrastructure = {
   db: Db;
   kv: KvStore;
   mailer: Mailer;
+  /** Where throttling counters live: the same Redis, or process memory in embedded mode. */
+  throttleBackend: ThrottleBackend;
   close(): Promise<void>;
 };
 
@@ -49,9 +52,12 @@ export async function openInfrastructure(
     closers.push(() => db.$disconnect());
 
     let kv: KvStore;
+    let throttleBackend: ThrottleBackend = { kind: "memory" };
     if (config.redisUrl) {
       const onError = rateLimitedWarning(logger, "redis connection error");
-      kv = new RedisKvStore(createRedisClient(config.redisUrl, { onError, connectionName: "gatehouse" }), config.redisKeyPrefix, { ownsClient: true });
+      const redis = createRedisClient(config.redisUrl, { onError, connectionName: "gatehouse" });
+      kv = new RedisKvStore(redis, config.redisKeyPrefix, { ownsClient: true });
+      throttleBackend = { kind: "redis", client: redis, keyPrefix: config.redisKeyPrefix };
     } else {
       kv = new MemoryKvStore({ prefix: config.redisKeyPrefix, now: () => clock.now().getTime() });
       embedded.push("key-value store: in-process memory");
@@ -70,7 +76,7 @@ export async function openInfrastructure(
     if (embedded.length > 0) {
       logger.warn({ embedded }, "running on embedded single-process defaults: one process on one machine, never production");
     }
-    return { config, logger, clock, db, kv, mailer, close: () => closeAll(closers) };
+    return { config, logger, clock, db, kv, mailer, throttleBackend, close: () => closeAll(closers) };
   } catch (error) {
     await closeAll(closers);
     throw error;

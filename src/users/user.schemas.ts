@@ -13,6 +13,11 @@ export function emailKeyOf(email: string): string {
 }
 
 const name = z.string().trim().min(1).max(200);
+/** Interim rule until the full password policy: 12 to 256 characters, nothing else imposed. */
+export const newPassword = z
+  .string()
+  .transform((value) => value.normalize("NFKC"))
+  .pipe(z.string().min(12, { error: "must be at least 12 characters" }).max(256, { error: "must be at most 256 characters" }));
 const kind = z.enum(["member", "contractor", "client"]);
 const role = z.enum(["user", "admin"]);
 
@@ -22,6 +27,7 @@ export const userCreateSchema = z.strictObject({
   kind,
   role: role.default("user"),
   ssoBypass: z.boolean().default(false),
+  password: newPassword.optional(),
 });
 
 export const userUpdateSchema = z.strictObject({
@@ -31,6 +37,7 @@ export const userUpdateSchema = z.strictObject({
   role: role.optional(),
   status: z.enum(["active", "deactivated"]).optional(),
   ssoBypass: z.boolean().optional(),
+  password: newPassword.optional(),
 });
 
 export type UserCreateInput = z.infer<typeof userCreateSchema>;

@@ -2,6 +2,7 @@ import type { AuditContext, AuditEventType } from "../audit/audit-event";
 import type { AuditStore } from "../audit/audit.store";
 import { changedFields } from "../audit/diff";
 import type { Clock } from "../platform/clock";
+import type { PasswordHasher } from "../passwords/password-hasher";
 import type { Db } from "../platform/db/prisma";
 import { isUniqueViolation } from "../platform/db/errors";
 import { AppError, notFound } from "../platform/errors";
@@ -10,7 +11,15 @@ import type { UserCreateInput, UserUpdateInput } from "./user.schemas";
 import type { UserListFilter, UserRow, UserStore } from "./user.store";
 import { toUserView, type UserView } from "./user.view";
 
-type Deps = { db: Db; clock: Clock; userStore: UserStore; auditStore: AuditStore };
+type Deps = {
+  db: Db;
+  clock: Clock;
+  userStore: UserStore;
+  auditStore: AuditStore;
+  hasher: Pick<PasswordHasher, "hash">;
+  /** Ends every session of a user; deactivation and password changes call it. */
+  revokeUserSessions: (userId: string) => Promise<number>;
+};
 type TenantRef = { id: string };
 
 const emailTaken = (email: string) => new AppError("user_email_taken", `A user with the email ${email} already exists in this tenant`);
@@ -32,9 +41,12 @@ export function createUserService(deps: Deps) {
     },
 
     async createUser(tenant: TenantRef, input: UserCreateInput, context: AuditContext): Promise<UserView> {
+      const { password, ...fields } = input;
+      // Hashed before the transaction: bcrypt time must not hold a database connection.
+      const hashed = password ? { hash: await deps.hasher.hash(password), at: clock.now() } : undefined;
       try {
         const user = await db.$transaction(async (tx) => {
-          const created = await userStore.create(tx, tenant.id, input);
+          const created = await userStore.create(tx, tenant.id, fields, hashed);
           await auditStore.insert(tx, context, { type: "user.created", tenantId: tenant.id, target: { type: "user", id: created.id }, data: { after: toUserView(created) } });
           return created;
         });
@@ -48,15 +60,19 @@ export function createUserService(deps: Deps) {
     /** Status changes are lifecycle events (deactivate keeps every row; reactivate restores access). */
     async updateUser(tenant: TenantRef, id: string, input: UserUpdateInput, context: AuditContext): Promise<UserView> {
       const user = await requireUser(tenant, id);
-      const { status, ...fields } = input;
+      const { status, password, ...fields } = input;
       const statusChange = status && status !== user.status ? { status, deactivatedAt: status === "deactivated" ? clock.now() : null } : undefined;
+      const hashed = password ? { hash: await deps.hasher.hash(password), at: clock.now() } : undefined;
       try {
         const updated = await db.$transaction(async (tx) => {
-          const row = await userStore.update(tx, user.id, fields, statusChange);
+          const row = await userStore.update(tx, user.id, fields, { status: statusChange, password: hashed });
           const diff = changedFields(toUserView(user), toUserView(row));
           if (diff) await auditStore.insert(tx, context, { type: eventFor(statusChange?.status), tenantId: tenant.id, target: { type: "user", id: user.id }, data: diff });
+          if (hashed) await auditStore.insert(tx, context, { type: "password.changed", tenantId: tenant.id, target: { type: "user", id: user.id }, data: { by: "admin" } });
           return row;
         });
+        // A deactivated account, or one whose password an admin set, keeps no live session.
+        if (statusChange?.status === "deactivated" || hashed) await deps.revokeUserSessions(user.id);
         return toUserView(updated);
       } catch (error) {
         if (isUniqueViolation(error) && input.email) throw emailTaken(input.email);

@@ -9,13 +9,32 @@ export function createUserStore() {
     findInTenant: (db: Db | DbTx, tenantId: string, id: string) => db.user.findFirst({ where: { id, tenantId } }),
     findByEmail: (db: Db | DbTx, tenantId: string, email: string) =>
       db.user.findUnique({ where: { tenantId_emailKey: { tenantId, emailKey: emailKeyOf(email) } } }),
-    create: (tx: DbTx, tenantId: string, input: UserCreateInput) =>
-      tx.user.create({ data: { ...input, tenantId, emailKey: emailKeyOf(input.email) } }),
-    update: (tx: DbTx, id: string, input: Omit<UserUpdateInput, "status">, status?: { status: "active" | "deactivated"; deactivatedAt: Date | null }) =>
+    create: (tx: DbTx, tenantId: string, input: Omit<UserCreateInput, "password">, password?: { hash: string; at: Date }) =>
+      tx.user.create({
+        data: { ...input, tenantId, emailKey: emailKeyOf(input.email), ...(password ? { passwordHash: password.hash, passwordChangedAt: password.at } : {}) },
+      }),
+    update: (
+      tx: DbTx,
+      id: string,
+      input: Omit<UserUpdateInput, "status" | "password">,
+      extra: { status?: { status: "active" | "deactivated"; deactivatedAt: Date | null }; password?: { hash: string; at: Date } } = {},
+    ) =>
       tx.user.update({
         where: { id },
-        data: { ...input, ...(input.email ? { emailKey: emailKeyOf(input.email) } : {}), ...(status ?? {}) },
+        data: {
+          ...input,
+          ...(input.email ? { emailKey: emailKeyOf(input.email) } : {}),
+          ...(extra.status ?? {}),
+          ...(extra.password ? { passwordHash: extra.password.hash, passwordChangedAt: extra.password.at } : {}),
+        },
       }),
+    setPasswordHash: (db: Db | DbTx, id: string, passwordHash: string, changedAt: Date) =>
+      db.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: changedAt } }),
+    setTotp: (tx: DbTx, id: string, sealedSecret: string | null, enrolledAt: Date | null) =>
+      tx.user.update({ where: { id }, data: { totpSecret: sealedSecret, totpEnrolledAt: enrolledAt } }),
+    /** Admins of a tenant who get security notices (bypass logins). */
+    listActiveAdmins: (db: Db, tenantId: string) =>
+      db.user.findMany({ where: { tenantId, role: "admin", status: "active" }, select: { email: true } }),
     /** Search by email matches any part of the address, case-insensitively. */
     list: (db: Db, filter: UserListFilter) =>
       db.user.findMany({

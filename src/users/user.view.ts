@@ -12,6 +12,8 @@ export function toUserView(user: UserRow) {
     role: user.role,
     status: user.status,
     ssoBypass: user.ssoBypass,
+    hasPassword: user.passwordHash !== null,
+    mfaEnrolled: user.totpSecret !== null,
     deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),

@@ -76,6 +76,8 @@ const user = () => ({
   role: "admin",
   status: "active",
   ssoBypass: false,
+  hasPassword: true,
+  mfaEnrolled: false,
   deactivatedAt: null,
   createdAt: "2025-01-31T09:30:00.000Z",
   updatedAt: "2025-01-31T09:30:00.000Z",

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { findProjectDir } from "../paths";
 import path from "node:path";
 import { Client } from "pg";
 
@@ -21,12 +22,8 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 export type MigrationFile = { name: string; sql: string; checksum: string };
 export type MigrationReport = { applied: string[]; alreadyApplied: number };
 
-export function findMigrationsDir(start: string = __dirname): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "prisma", "migrations");
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`prisma/migrations not found above ${start}`);
-  }
+export function findMigrationsDir(): string {
+  return path.join(findProjectDir("prisma"), "migrations");
 }
 
 export function readMigrations(dir: string = findMigrationsDir()): MigrationFile[] {

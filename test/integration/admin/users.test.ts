@@ -88,6 +88,8 @@ describe("users admin API", () => {
     const service = createUserService({
       db, clock: t.container.infra.clock,
       userStore: createUserStore(),
+      hasher: { hash: async () => "unused" },
+      revokeUserSessions: async () => 0,
       auditStore: { insert: async () => { throw new Error("audit store down"); }, listNewestFirst: async () => [] },
     });
     const tenant = await db.tenant.findUniqueOrThrow({ where: { slug } });

@@ -1,0 +1,115 @@
+import type { AuditContext } from "../audit/audit-event";
+import { generateRecoveryCodes } from "../mfa/recovery-codes";
+import { generateTotpSecret, totpSecretContext, totpUri } from "../mfa/totp";
+import type { LocalLoginDeps, LoginClient } from "./deps";
+import { finishLocalLogin, type FinishedLogin } from "./finish-login";
+import type { PendingLogin } from "./pending-login.store";
+
+/** Five wrong codes end the pending login: the attacker must get the password right again. */
+export const MAX_SECOND_FACTOR_FAILURES = 5;
+
+export type SecondFactorResult =
+  | { kind: "no_pending" }
+  | { kind: "throttled"; retryAfterSeconds: number }
+  | { kind: "failed"; attemptsLeft: number }
+  | { kind: "finished"; login: FinishedLogin; showRecoveryCodes: boolean };
+
+/** A pending login counts only in the browser it was created for and at the stage it is in. */
+export async function loadPending(deps: LocalLoginDeps, token: string | undefined, client: LoginClient, stage: PendingLogin["stage"]): Promise<PendingLogin | null> {
+  if (!token) return null;
+  const pending = await deps.pending.get(token);
+  if (!pending || pending.browserId !== client.browserId || pending.stage !== stage) return null;
+  return pending;
+}
+
+export async function verifySecondFactor(deps: LocalLoginDeps, token: string | undefined, code: string, client: LoginClient): Promise<SecondFactorResult> {
+  const pending = await loadPending(deps, token, client, "mfa");
+  if (!pending || !token) return { kind: "no_pending" };
+  const account = `user:${pending.userId}`;
+  const gate = await deps.throttle.check({ account, ip: client.ip, action: "mfa" });
+  const context: AuditContext = { actor: { type: "user", id: pending.userId }, ip: client.ip, requestId: client.requestId };
+  if (!gate.allowed) {
+    await deps.auditStore.insert(deps.db, context, { type: "login.throttled", tenantId: pending.tenantId, data: { step: "mfa", reason: gate.reason } });
+    return { kind: "throttled", retryAfterSeconds: gate.retryAfterSeconds };
+  }
+  const factor = await checkCode(deps, pending, code.trim());
+  if (!factor) {
+    await deps.throttle.recordFailure({ account, ip: client.ip, action: "mfa" });
+    const failures = await deps.pending.recordFailure(token);
+    await deps.auditStore.insert(deps.db, context, { type: "mfa.failed", tenantId: pending.tenantId, target: { type: "user", id: pending.userId }, data: { failures } });
+    if (failures >= MAX_SECOND_FACTOR_FAILURES) await deps.pending.discard(token);
+    return { kind: "failed", attemptsLeft: Math.max(0, MAX_SECOND_FACTOR_FAILURES - failures) };
+  }
+  // Consumed atomically: a pending login yields at most one session.
+  if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
+  await deps.throttle.recordSuccess({ account, ip: client.ip, action: "mfa" });
+  return { kind: "finished", login: await finishLocalLogin(deps, pending, client, factor), showRecoveryCodes: false };
+}
+
+async function checkCode(deps: LocalLoginDeps, pending: PendingLogin, code: string): Promise<{ assurance: "aal2"; amr: string[] } | null> {
+  const user = await deps.userStore.findInTenant(deps.db, pending.tenantId, pending.userId);
+  if (!user?.totpSecret) return null;
+  const digits = code.replace(/\s/g, "");
+  if (/^\d{6}$/.test(digits)) {
+    const secret = deps.secretBox.open(user.totpSecret, totpSecretContext(user.id));
+    const result = await deps.totp.verify(user.id, secret, digits);
+    return result.ok ? { assurance: "aal2", amr: ["pwd", "otp", "mfa"] } : null;
+  }
+  const used = await deps.recoveryCodeStore.consume(deps.db, user.id, deps.recoveryHasher.candidates(code), deps.clock.now());
+  return used ? { assurance: "aal2", amr: ["pwd", "mfa"] } : null;
+}
+
+export type EnrolmentOffer = { secret: string; uri: string; canSkip: boolean };
+
+/** Offers a TOTP secret for this pending login (the same one on reload), kept sealed until confirmed. */
+export async function offerEnrolment(deps: LocalLoginDeps, token: string | undefined, client: LoginClient): Promise<EnrolmentOffer | null> {
+  const pending = await loadPending(deps, token, client, "enroll");
+  if (!pending || !token) return null;
+  const user = await deps.userStore.findInTenant(deps.db, pending.tenantId, pending.userId);
+  const tenant = await deps.tenantStore.findById(deps.db, pending.tenantId);
+  if (!user || !tenant) return null;
+  const context = totpSecretContext(user.id);
+  let secret: string;
+  if (pending.enrollSecret) {
+    secret = deps.secretBox.open(pending.enrollSecret, context);
+  } else {
+    secret = await generateTotpSecret();
+    await deps.pending.update(token, { ...pending, enrollSecret: deps.secretBox.seal(secret, context) });
+  }
+  return { secret, uri: totpUri({ secret, accountName: user.email, issuer: "Gatehouse" }), canSkip: !tenant.mfaRequired };
+}
+
+export async function confirmEnrolment(deps: LocalLoginDeps, token: string | undefined, code: string, client: LoginClient): Promise<SecondFactorResult> {
+  const pending = await loadPending(deps, token, client, "enroll");
+  if (!pending?.enrollSecret || !token) return { kind: "no_pending" };
+  const secret = deps.secretBox.open(pending.enrollSecret, totpSecretContext(pending.userId));
+  const result = await deps.totp.verify(pending.userId, secret, code.replace(/\s/g, ""));
+  if (!result.ok) {
+    const failures = await deps.pending.recordFailure(token);
+    if (failures >= MAX_SECOND_FACTOR_FAILURES) await deps.pending.discard(token);
+    return { kind: "failed", attemptsLeft: Math.max(0, MAX_SECOND_FACTOR_FAILURES - failures) };
+  }
+  if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
+  const recoveryCodes = generateRecoveryCodes(10);
+  const now = deps.clock.now();
+  await deps.db.$transaction(async (tx) => {
+    await deps.userStore.setTotp(tx, pending.userId, pending.enrollSecret!, now);
+    await deps.recoveryCodeStore.replaceAll(tx, pending.userId, recoveryCodes.map((c) => deps.recoveryHasher.forStorage(c)));
+    await deps.auditStore.insert(tx, { actor: { type: "user", id: pending.userId }, ip: client.ip, requestId: client.requestId }, {
+      type: "mfa.enrolled", tenantId: pending.tenantId, target: { type: "user", id: pending.userId }, data: { factor: "totp", recoveryCodes: recoveryCodes.length },
+    });
+  });
+  const login = await finishLocalLogin(deps, pending, client, { assurance: "aal2", amr: ["pwd", "otp", "mfa"] });
+  await deps.recoveryNotices.put(login.sessionId, recoveryCodes);
+  return { kind: "finished", login, showRecoveryCodes: true };
+}
+
+/** Only where the tenant does not require MFA: the user may decline enrolment and get an aal1 session. */
+export async function skipEnrolment(deps: LocalLoginDeps, token: string | undefined, client: LoginClient): Promise<SecondFactorResult> {
+  const pending = await loadPending(deps, token, client, "enroll");
+  if (!pending || !token) return { kind: "no_pending" };
+  const tenant = await deps.tenantStore.findById(deps.db, pending.tenantId);
+  if (!tenant || tenant.mfaRequired) return { kind: "no_pending" };
+  if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
+  return { kind: "finished", login: await finishLocalLogin(deps, pending, client, { assurance: "aal1", amr: ["pwd"] }), showRecoveryCodes: false };
+}
