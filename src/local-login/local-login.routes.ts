@@ -33,7 +33,7 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
     const ctx = contextOf(res);
     return { ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId, browserId: cookies.ensureBrowserId(req, res) };
   };
-  const guard = (req: Request, res: Response) => csrf.verify(req, cookies.readBrowserId(req));
+  const guard = (req: Request) => csrf.verify(req, cookies.readBrowserId(req));
   const page = (req: Request, res: Response, template: string, data: Record<string, unknown> & { title: string }, status = 200) =>
     views.render(res, template, { region: region(req), csrfToken: csrf.tokenFor(cookies.ensureBrowserId(req, res)), ...data }, status);
 
@@ -44,7 +44,7 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
 
   router.post("/:region/login", forms, async (req, res) => {
     const r = region(req);
-    guard(req, res);
+    guard(req);
     const form = passwordForm.safeParse(req.body ?? {});
     const input = form.success ? form.data : { tenant: "", email: "", password: "", return_to: "" };
     const returnTo = safeReturnTo(input.return_to, { fallback: "" });
@@ -95,7 +95,7 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
   });
 
   router.post("/:region/login/mfa", forms, async (req, res) => {
-    guard(req, res);
+    guard(req);
     const code = codeForm.safeParse(req.body ?? {});
     const result = await verifySecondFactor(deps.login, cookies.readPending(req), code.success ? code.data.code : "", clientOf(req, res));
     await respondToSecondFactor(req, res, result, "mfa");
@@ -116,14 +116,14 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
   }
 
   router.post("/:region/mfa/setup", forms, async (req, res) => {
-    guard(req, res);
+    guard(req);
     const code = codeForm.safeParse(req.body ?? {});
     const result = await confirmEnrolment(deps.login, cookies.readPending(req), code.success ? code.data.code : "", clientOf(req, res));
     await respondToSecondFactor(req, res, result, "setup");
   });
 
   router.post("/:region/mfa/setup/skip", forms, async (req, res) => {
-    guard(req, res);
+    guard(req);
     await respondToSecondFactor(req, res, await skipEnrolment(deps.login, cookies.readPending(req), clientOf(req, res)), "setup");
   });
 

@@ -12,7 +12,6 @@ export function safeReturnTo(value: unknown, options: { fallback: string; isRegi
 
 function isLocalPath(value: string): boolean {
   if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return false;
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(value)) return false;
   try {
     const parsed = new URL(value, "http://gatehouse.invalid");

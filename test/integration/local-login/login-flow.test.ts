@@ -37,7 +37,7 @@ describe("regional local login with TOTP enrolment", () => {
     expect(done.status).toBe(303);
     expect(done.headers.location).toMatch(/^\/account/);
 
-    const codesPage = await browser.get(done.headers.location);
+    const codesPage = await browser.get(String(done.headers.location));
     expect(codesPage.status).toBe(200);
     expect(codesPage.text.match(/<li><code>[0-9a-z]{5}-[0-9a-z]{5}<\/code><\/li>/g)).toHaveLength(10);
     const account = await browser.get("/account");
