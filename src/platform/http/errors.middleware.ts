@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import { AppError, isAppError } from "../errors";
+import { isDependencyUnavailable } from "../dependency-errors";
 import type { Logger } from "../logger";
 import { rememberRouteTemplate } from "./metrics";
 import { sendError } from "./problem";
@@ -19,6 +20,10 @@ export function toAppError(error: unknown): AppError {
   const type = (error as BodyParserError | undefined)?.type;
   const mapped = type ? BODY_PARSER_CODES[type] : undefined;
   if (mapped) return mapped();
+  if (isDependencyUnavailable(error)) {
+    // Fail closed and say so: the client may retry; nothing was granted.
+    return new AppError("service_unavailable", "A backing service is unavailable; try again shortly", { cause: error, headers: { "Retry-After": "5" } });
+  }
   return new AppError("internal_error", undefined, { cause: error });
 }
 
