@@ -1,0 +1,120 @@
+import type { Db, DbTx } from "../db/prisma";
+import type { MailMessage } from "./mailer";
+
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed";
+
+export type OutboxMailInput = MailMessage & {
+  /** What the mail is about, for logs and counts: "password_reset", "bypass_notice", ... */
+  kind: string;
+  tenantId?: string | null;
+  /** A second enqueue with the same key is ignored: "at most once" per campaign and user, say. */
+  dedupeKey?: string | null;
+  /** Not before this time; the database's now() when absent. */
+  notBefore?: Date;
+};
+
+/** A row as a claim hands it to the sender; `attempts` is this claim's number and fences the marks. */
+export type ClaimedMail = {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string | null;
+  kind: string;
+  tenantId: string | null;
+  attempts: number;
+  lockedUntil: Date;
+};
+
+export type ClaimOptions = { limit: number; lockMs: number; now: Date };
+
+const LAST_ERROR_MAX = 1000;
+
+export function createOutboxStore() {
+  return {
+    /** Called inside the transaction of the change that causes the mail, so both commit or neither. */
+    async enqueue(tx: Db | DbTx, mail: OutboxMailInput): Promise<boolean> {
+      // ON CONFLICT DO NOTHING: a duplicate key neither raises nor aborts the caller's transaction.
+      const { count } = await tx.mailOutbox.createMany({
+        data: [
+          {
+            to: mail.to,
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html ?? null,
+            kind: mail.kind,
+            tenantId: mail.tenantId ?? null,
+            dedupeKey: mail.dedupeKey ?? null,
+            ...(mail.notBefore ? { nextAttemptAt: mail.notBefore } : {}),
+          },
+        ],
+        skipDuplicates: true,
+      });
+      return count === 1;
+    },
+
+    /**
+     * Claims due rows for one sender in a single statement. SKIP LOCKED lets concurrent senders pass over
+     * rows another one is claiming, so no row goes to two of them; a `sending` row whose lock ran out
+     * (its sender died) is due again.
+     */
+    async claimBatch(db: Db, { limit, lockMs, now }: ClaimOptions): Promise<ClaimedMail[]> {
+      // ISO strings with an explicit cast: unambiguous whatever the session time zone.
+      const at = now.toISOString();
+      const until = new Date(now.getTime() + lockMs).toISOString();
+      return db.$queryRaw<ClaimedMail[]>`
+        UPDATE "mail_outbox"
+           SET "status" = 'sending', "attempts" = "attempts" + 1, "locked_until" = ${until}::timestamptz
+         WHERE "id" IN (
+                 SELECT "id" FROM "mail_outbox"
+                  WHERE ("status" = 'pending' AND "next_attempt_at" <= ${at}::timestamptz)
+                     OR ("status" = 'sending' AND "locked_until" <= ${at}::timestamptz)
+                  ORDER BY "next_attempt_at"
+                  LIMIT ${limit}
+                  FOR UPDATE SKIP LOCKED)
+        RETURNING "id", "to", "subject", "text", "html", "kind", "tenant_id" AS "tenantId",
+                  "attempts", "locked_until" AS "lockedUntil"`;
+    },
+
+    /** False when the claim was lost (its lock ran out and another sender took the row). */
+    async markSent(db: Db, claim: ClaimedMail, at: Date): Promise<boolean> {
+      const { count } = await db.mailOutbox.updateMany({
+        where: ownClaim(claim),
+        data: { status: "sent", sentAt: at, lockedUntil: null, lastError: null },
+      });
+      return count === 1;
+    },
+
+    /** Back to pending, due again at `nextAttemptAt`. */
+    async markFailed(db: Db, claim: ClaimedMail, error: string, nextAttemptAt: Date): Promise<boolean> {
+      const { count } = await db.mailOutbox.updateMany({
+        where: ownClaim(claim),
+        data: { status: "pending", nextAttemptAt, lockedUntil: null, lastError: error.slice(0, LAST_ERROR_MAX) },
+      });
+      return count === 1;
+    },
+
+    /** Gives up: the row stays, as `failed`, for an operator to look at. */
+    async markDead(db: Db, claim: ClaimedMail, error: string): Promise<boolean> {
+      const { count } = await db.mailOutbox.updateMany({
+        where: ownClaim(claim),
+        data: { status: "failed", lockedUntil: null, lastError: error.slice(0, LAST_ERROR_MAX) },
+      });
+      return count === 1;
+    },
+
+    async countByStatus(db: Db | DbTx): Promise<Record<OutboxStatus, number>> {
+      const groups = await db.mailOutbox.groupBy({ by: ["status"], _count: { _all: true } });
+      const counts: Record<OutboxStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0 };
+      for (const group of groups) counts[group.status as OutboxStatus] = group._count._all;
+      return counts;
+    },
+  };
+}
+
+/** A mark applies only while the row is still this claim's: same attempt, still sending. */
+function ownClaim(claim: ClaimedMail) {
+  return { id: claim.id, status: "sending", attempts: claim.attempts };
+}
+
+export type OutboxStore = ReturnType<typeof createOutboxStore>;
