@@ -6,6 +6,7 @@ import type { Config, SecretKey } from "./config/load";
 import type { LocalLoginDeps } from "./local-login/deps";
 import { createLoginEntryService } from "./local-login/login-entry.service";
 import { createPendingLoginStore } from "./local-login/pending-login.store";
+import { createMfaAdminService } from "./mfa/mfa-admin.service";
 import { createRecoveryCodeHasher } from "./mfa/recovery-code-hasher";
 import { createRecoveryCodeNotices } from "./mfa/recovery-code-notice";
 import { createRecoveryCodeStore } from "./mfa/recovery-code.store";
@@ -19,8 +20,10 @@ import type { Logger } from "./platform/logger";
 import type { Mailer } from "./platform/mail/mailer";
 import { createAuthThrottle, type ThrottleBackend } from "./platform/throttle/throttle";
 import { createAccountService } from "./sessions/account.service";
+import { createSessionAdminService } from "./sessions/session-admin.service";
 import { createSessionService } from "./sessions/session.service";
 import { createSessionStore } from "./sessions/session.store";
+import { createAllowlistImpact } from "./tenants/allowlist-impact";
 import { createTenantService } from "./tenants/tenant.service";
 import { createTenantStore } from "./tenants/tenant.store";
 import { createUserService } from "./users/user.service";
@@ -70,6 +73,9 @@ export function createContainer(infra: Infrastructure) {
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
     loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls }),
+    mfaAdmin: createMfaAdminService({ db, userStore, recoveryCodeStore, auditStore, sessions, mailer, logger, clock }),
+    sessionAdmin: createSessionAdminService({ db, auditStore, sessions }),
+    allowlistImpact: createAllowlistImpact({ db, clock, userStore, auditStore, sessions }),
   };
 }
 

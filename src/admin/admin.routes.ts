@@ -2,6 +2,9 @@ import express, { Router } from "express";
 import { requireJsonBody } from "../platform/http/errors.middleware";
 import { rememberMountPath } from "../platform/http/metrics";
 import type { AuditService } from "../audit/audit.service";
+import type { MfaAdminService } from "../mfa/mfa-admin.service";
+import type { SessionAdminService } from "../sessions/session-admin.service";
+import type { AllowlistImpact } from "../tenants/allowlist-impact";
 import type { TenantService } from "../tenants/tenant.service";
 import type { UserService } from "../users/user.service";
 import { apiKeyAuth } from "./api-key.middleware";
@@ -9,6 +12,7 @@ import type { ApiKeyService } from "./api-key.service";
 import { apiKeysRouter } from "./api-keys.routes";
 import { auditRouter } from "./audit.routes";
 import { tenantsRouter } from "./tenants.routes";
+import { userSessionsRouter } from "./user-sessions.routes";
 import { usersRouter } from "./users.routes";
 
 export type AdminDeps = {
@@ -16,6 +20,9 @@ export type AdminDeps = {
   tenants: TenantService;
   users: UserService;
   audit: AuditService;
+  mfaAdmin: MfaAdminService;
+  sessionAdmin: SessionAdminService;
+  allowlistImpact: AllowlistImpact;
   regions: readonly string[];
   jsonBodyLimitBytes: number;
 };
@@ -28,6 +35,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(requireJsonBody, express.json({ limit: deps.jsonBodyLimitBytes, strict: true }));
   router.use(tenantsRouter(deps));
   router.use(usersRouter(deps));
+  router.use(userSessionsRouter(deps));
   router.use(auditRouter(deps));
   router.use(apiKeysRouter(deps));
   return router;

@@ -3,14 +3,17 @@ import { z } from "zod";
 import { contextOf } from "../platform/http/request-context";
 import { parseInput, pathParam } from "../platform/http/validate";
 import { AppError } from "../platform/errors";
+import type { AllowlistImpact } from "../tenants/allowlist-impact";
 import { tenantCreateSchema, tenantUpdateSchema } from "../tenants/tenant.schemas";
 import type { TenantService } from "../tenants/tenant.service";
 import { callerOf, requireScope } from "./api-key.middleware";
 import { pageQuery } from "./query";
 
 const listQuery = pageQuery.extend({ region: z.string().max(16).optional() });
+// Only the literal "true" previews; anything but "true"/"false" is a 400 rather than a silent real write.
+const updateQuery = z.object({ dryRun: z.enum(["true", "false"]).optional().transform((value) => value === "true") });
 
-export function tenantsRouter(deps: { tenants: TenantService; regions: readonly string[] }): Router {
+export function tenantsRouter(deps: { tenants: TenantService; allowlistImpact: AllowlistImpact; regions: readonly string[] }): Router {
   const router = Router();
   const createSchema = tenantCreateSchema(deps.regions);
 
@@ -30,8 +33,15 @@ export function tenantsRouter(deps: { tenants: TenantService; regions: readonly 
   });
 
   router.patch("/tenants/:slug", requireScope("tenants:write"), async (req, res) => {
+    const { dryRun } = parseInput(updateQuery, req.query, "query");
     const input = parseInput(tenantUpdateSchema, req.body);
-    res.json(await deps.tenants.updateTenant(pathParam(req.params, "slug"), input, { tenantId: callerOf(res).tenantId }, contextOf(res)));
+    const slug = pathParam(req.params, "slug");
+    const scope = { tenantId: callerOf(res).tenantId };
+    if (dryRun) {
+      res.json(await deps.allowlistImpact.previewTenantUpdate(await deps.tenants.requireTenant(slug, scope), input));
+      return;
+    }
+    res.json(await deps.tenants.updateTenant(slug, input, scope, contextOf(res)));
   });
 
   return router;

@@ -1,5 +1,6 @@
 import { Router, type Response } from "express";
 import { z } from "zod";
+import type { MfaAdminService } from "../mfa/mfa-admin.service";
 import { contextOf } from "../platform/http/request-context";
 import { parseInput, pathParam } from "../platform/http/validate";
 import type { TenantService } from "../tenants/tenant.service";
@@ -14,7 +15,7 @@ const listQuery = pageQuery.extend({
   kind: z.enum(["member", "contractor", "client"]).optional(),
 });
 
-export function usersRouter(deps: { tenants: TenantService; users: UserService }): Router {
+export function usersRouter(deps: { tenants: TenantService; users: UserService; mfaAdmin: MfaAdminService }): Router {
   const router = Router();
   const tenantOf = (slug: string, res: Response) => deps.tenants.requireTenant(slug, { tenantId: callerOf(res).tenantId });
 
@@ -37,6 +38,11 @@ export function usersRouter(deps: { tenants: TenantService; users: UserService }
     const tenant = await tenantOf(pathParam(req.params, "slug"), res);
     const input = parseInput(userUpdateSchema, req.body);
     res.json(await deps.users.updateUser(tenant, pathParam(req.params, "id"), input, contextOf(res)));
+  });
+
+  router.post("/tenants/:slug/users/:id/mfa/reset", requireScope("users:write"), async (req, res) => {
+    const tenant = await tenantOf(pathParam(req.params, "slug"), res);
+    res.json(await deps.mfaAdmin.resetMfa(tenant, pathParam(req.params, "id"), contextOf(res)));
   });
 
   return router;
