@@ -53,7 +53,7 @@ export async function startTestApp(env: Record<string, string> = {}, clock: Cloc
     metrics: createHttpMetrics(),
     isShuttingDown: () => false,
     readiness: [{ name: "kv", check: () => infra.kv.ping() }],
-    admin: container,
+    container,
   });
   const api = () => checkedAgent(app, adminToken);
   return {

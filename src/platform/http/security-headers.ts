@@ -15,7 +15,8 @@ export function securityHeaders() {
       },
     },
     crossOriginEmbedderPolicy: false,
-    referrerPolicy: { policy: "no-referrer" },
+    // same-origin, not no-referrer: under no-referrer browsers post forms with "Origin: null", which the CSRF check refuses.
+    referrerPolicy: { policy: "same-origin" },
     strictTransportSecurity: { maxAge: 31536000, includeSubDomains: true },
   });
 }
