@@ -16,6 +16,8 @@ import { createViews } from "./platform/http/views";
 import { deriveKey } from "./platform/keys";
 import type { Logger } from "./platform/logger";
 import { findProjectDir } from "./platform/paths";
+import { passwordRouter } from "./passwords/password.routes";
+import { enforcePasswordRotation } from "./passwords/rotation.middleware";
 import { accountRouter } from "./sessions/account.routes";
 import { loadSession } from "./sessions/session.middleware";
 
@@ -47,8 +49,10 @@ export function createApp(deps: AppDeps): Express {
   const views = createViews();
   app.use("/assets", express.static(findProjectDir("public"), { index: false, maxAge: "1h" }));
   app.use(loadSession({ sessions: container.sessions, cookies }));
+  app.use(enforcePasswordRotation);
   app.use(loginEntryRouter({ entry: container.loginEntry, cookies, csrf, views }));
   app.use(localLoginRouter({ login: container.localLogin, regions: config.regions, cookies, csrf, views }));
+  app.use(passwordRouter({ reset: container.passwordReset, change: container.passwordChange, regions: config.regions, minLength: config.passwordMinLength, cookies, csrf, views }));
   app.use(accountRouter({ account: container.account, recoveryNotices: container.recoveryNotices, cookies, csrf, views }));
 
   app.use(notFoundHandler);

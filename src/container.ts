@@ -11,7 +11,21 @@ import { createRecoveryCodeHasher } from "./mfa/recovery-code-hasher";
 import { createRecoveryCodeNotices } from "./mfa/recovery-code-notice";
 import { createRecoveryCodeStore } from "./mfa/recovery-code.store";
 import { createTotpVerifier } from "./mfa/totp";
+import { createBreachChecker } from "./passwords/breach-check";
+import { loadCommonPasswords } from "./passwords/common-passwords";
+import type { PasswordDeps, PasswordPolicy } from "./passwords/deps";
+import { createPasswordChangeService } from "./passwords/password-change.service";
 import { createPasswordHasher } from "./passwords/password-hasher";
+import { createPasswordPolicy } from "./passwords/password-policy";
+import { createPasswordResetService } from "./passwords/password-reset.service";
+import { createPasswordTokenStore } from "./passwords/password-token.store";
+import { createRotationCampaignService } from "./passwords/rotation-campaign.service";
+import { createRotationCampaignStore } from "./passwords/rotation-campaign.store";
+import { createRotationWorker } from "./passwords/rotation-campaign.worker";
+import { createRotationService } from "./passwords/rotation.service";
+import { AppError } from "./platform/errors";
+import { createOutboxSender } from "./platform/mail/outbox-sender";
+import { createOutboxStore } from "./platform/mail/outbox.store";
 import type { Clock } from "./platform/clock";
 import { SecretBox } from "./platform/crypto";
 import type { Db } from "./platform/db/prisma";
@@ -51,11 +65,26 @@ export function createContainer(infra: Infrastructure) {
   const sessions = createSessionService({ store: createSessionStore({ kv, clock }), clock });
   const hasher = createPasswordHasher({ cost: config.bcryptCost, pepperKeys: config.secretKeys });
 
+  const throttle = createAuthThrottle({ backend: infra.throttleBackend });
+  const outbox = createOutboxStore();
+  const policy = createPasswordPolicy({
+    minLength: config.passwordMinLength,
+    commonPasswords: loadCommonPasswords(),
+    hasher,
+    breachCheck: config.breachCheck ? createBreachChecker({ rangeUrl: config.breachCheck.url, timeoutMs: config.breachCheck.timeoutMs, onUnavailable: config.breachCheck.onUnavailable }) : undefined,
+  });
+  const passwordDeps: PasswordDeps = {
+    db, clock, logger, regionUrls: config.regionUrls, tenantStore, userStore, tokenStore: createPasswordTokenStore(), outbox, auditStore, hasher, policy, sessions, throttle,
+  };
+  const campaigns = createRotationCampaignStore();
+  const rotationWorker = createRotationWorker({ ...passwordDeps, campaigns });
+  const passwordReset = createPasswordResetService(passwordDeps);
+
   const localLogin: LocalLoginDeps = {
-    db, clock, logger, mailer, auditStore, tenantStore, userStore, recoveryCodeStore, recoveryNotices, sessions, hasher,
+    db, kv, clock, logger, mailer, auditStore, tenantStore, userStore, recoveryCodeStore, recoveryNotices, sessions, hasher,
     regionUrls: config.regionUrls,
     publicUrl: config.publicUrl,
-    throttle: createAuthThrottle({ backend: infra.throttleBackend }),
+    throttle,
     pending: createPendingLoginStore({ kv }),
     totp: createTotpVerifier({ kv, clock }),
     secretBox: new SecretBox(config.secretKeys),
@@ -69,14 +98,33 @@ export function createContainer(infra: Infrastructure) {
     localLogin,
     audit: createAuditService({ db, auditStore }),
     tenants: createTenantService({ db, tenantStore, auditStore }),
-    users: createUserService({ db, clock, userStore, auditStore, hasher, revokeUserSessions: (userId) => sessions.revokeUserSessions(userId) }),
+    users: createUserService({
+      db, clock, userStore, auditStore, hasher,
+      revokeUserSessions: (userId) => sessions.revokeUserSessions(userId),
+      checkPassword: (password, user, tenant) => checkAdminPassword(policy, password, user, tenant),
+      invite: (tx, user, tenant) => passwordReset.inviteInTransaction(tx, user, tenant),
+    }),
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
     loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls }),
     mfaAdmin: createMfaAdminService({ db, userStore, recoveryCodeStore, auditStore, sessions, mailer, logger, clock }),
     sessionAdmin: createSessionAdminService({ db, auditStore, sessions }),
     allowlistImpact: createAllowlistImpact({ db, clock, userStore, auditStore, sessions }),
+    passwordReset,
+    passwordChange: createPasswordChangeService(passwordDeps),
+    rotation: createRotationService(passwordDeps),
+    rotationCampaigns: createRotationCampaignService({ ...passwordDeps, campaigns, wakeWorker: () => rotationWorker.wake() }),
+    rotationWorker,
+    outboxSender: createOutboxSender({ db, store: outbox, mailer, clock, logger }),
   };
+}
+
+/** Admin-set passwords meet the same policy as users' own; a refusal names each reason. */
+async function checkAdminPassword(policy: PasswordPolicy, password: string, user: { email: string }, tenant: { name: string; slug: string }): Promise<string> {
+  const verdict = await policy.check(password, { email: user.email, tenantName: tenant.name, tenantSlug: tenant.slug });
+  if (verdict.ok) return verdict.normalised;
+  const errors = verdict.reasons.map((reason) => ({ path: "password", message: reason.message }));
+  throw new AppError("validation_failed", errors.map((e) => `password: ${e.message}`).join("; "), { errors });
 }
 
 export type Container = ReturnType<typeof createContainer>;

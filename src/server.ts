@@ -31,6 +31,10 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
     container,
   });
 
+  // Background work every instance shares through PostgreSQL: mail delivery and rotation campaigns.
+  container.outboxSender.start();
+  container.rotationWorker.start();
+
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
   });
@@ -46,6 +50,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
     const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
     await closed;
     clearTimeout(deadline);
+    await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop()]);
     await infra.close();
     logger.info("gatehouse stopped");
   }

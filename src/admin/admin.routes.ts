@@ -3,6 +3,8 @@ import { requireJsonBody } from "../platform/http/errors.middleware";
 import { rememberMountPath } from "../platform/http/metrics";
 import type { AuditService } from "../audit/audit.service";
 import type { MfaAdminService } from "../mfa/mfa-admin.service";
+import type { RotationCampaignService } from "../passwords/rotation-campaign.service";
+import type { RotationService } from "../passwords/rotation.service";
 import type { SessionAdminService } from "../sessions/session-admin.service";
 import type { AllowlistImpact } from "../tenants/allowlist-impact";
 import type { TenantService } from "../tenants/tenant.service";
@@ -11,6 +13,7 @@ import { apiKeyAuth } from "./api-key.middleware";
 import type { ApiKeyService } from "./api-key.service";
 import { apiKeysRouter } from "./api-keys.routes";
 import { auditRouter } from "./audit.routes";
+import { rotationsRouter } from "./rotations.routes";
 import { tenantsRouter } from "./tenants.routes";
 import { userSessionsRouter } from "./user-sessions.routes";
 import { usersRouter } from "./users.routes";
@@ -23,6 +26,8 @@ export type AdminDeps = {
   mfaAdmin: MfaAdminService;
   sessionAdmin: SessionAdminService;
   allowlistImpact: AllowlistImpact;
+  rotation: RotationService;
+  rotationCampaigns: RotationCampaignService;
   regions: readonly string[];
   jsonBodyLimitBytes: number;
 };
@@ -38,5 +43,6 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(userSessionsRouter(deps));
   router.use(auditRouter(deps));
   router.use(apiKeysRouter(deps));
+  router.use(rotationsRouter(deps));
   return router;
 }

@@ -3,24 +3,29 @@ import type { AuditContext, AuditEventInput } from "./audit-event";
 
 export type AuditQuery = { tenantId: string; types?: string[]; since?: Date; until?: Date; beforeId?: bigint; limit: number };
 
+/** One statement for many events of one actor (campaign batches); called inside the change's transaction. */
+async function insertMany(tx: Db | DbTx, context: AuditContext, events: AuditEventInput[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.auditEvent.createMany({
+    data: events.map((event) => ({
+      type: event.type,
+      tenantId: event.tenantId ?? null,
+      actorType: context.actor.type,
+      actorId: context.actor.id ?? null,
+      ip: context.ip ?? null,
+      requestId: context.requestId ?? null,
+      targetType: event.target?.type ?? null,
+      targetId: event.target?.id ?? null,
+      data: (event.data ?? {}) as object,
+    })),
+  });
+}
+
 export function createAuditStore() {
   return {
     /** Called inside the transaction of the change it records. */
-    async insert(tx: Db | DbTx, context: AuditContext, event: AuditEventInput): Promise<void> {
-      await tx.auditEvent.create({
-        data: {
-          type: event.type,
-          tenantId: event.tenantId ?? null,
-          actorType: context.actor.type,
-          actorId: context.actor.id ?? null,
-          ip: context.ip ?? null,
-          requestId: context.requestId ?? null,
-          targetType: event.target?.type ?? null,
-          targetId: event.target?.id ?? null,
-          data: (event.data ?? {}) as object,
-        },
-      });
-    },
+    insert: (tx: Db | DbTx, context: AuditContext, event: AuditEventInput): Promise<void> => insertMany(tx, context, [event]),
+    insertMany,
 
     async listNewestFirst(db: Db, query: AuditQuery) {
       return db.auditEvent.findMany({

@@ -29,6 +29,9 @@ export type Config = Readonly<{
   dataDir: string;
   shutdownGraceMs: number;
   jsonBodyLimitBytes: number;
+  passwordMinLength: number;
+  /** Range API base URL of the breach check; undefined when disabled. */
+  breachCheck?: { url: string; onUnavailable: "allow" | "refuse"; timeoutMs: number };
 }>;
 
 export class ConfigError extends Error {
@@ -80,6 +83,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir: raw.DATA_DIR,
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
     jsonBodyLimitBytes: raw.JSON_BODY_LIMIT_KB * 1024,
+    passwordMinLength: raw.PASSWORD_MIN_LENGTH,
+    breachCheck: raw.BREACH_CHECK_URL
+      ? { url: raw.BREACH_CHECK_URL, onUnavailable: raw.BREACH_CHECK_ON_UNAVAILABLE, timeoutMs: raw.BREACH_CHECK_TIMEOUT_MS }
+      : undefined,
   });
 }
 

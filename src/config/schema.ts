@@ -67,6 +67,11 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().min(1).default(".data"),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120000).default(10000),
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8, { error: "must be at least 8 (NIST SP 800-63B)" }).max(256).default(12),
+  // Empty disables the breach check; the default is the Have I Been Pwned range API.
+  BREACH_CHECK_URL: z.union([z.literal(""), urlWithProtocols(["http:", "https:"])]).default("https://api.pwnedpasswords.com/range/"),
+  BREACH_CHECK_ON_UNAVAILABLE: z.enum(["allow", "refuse"]).default("allow"),
+  BREACH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(10000).default(2000),
   JSON_BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10240).default(100),
 });
 

@@ -6,6 +6,7 @@ import type { TotpVerifier } from "../mfa/totp";
 import type { Clock } from "../platform/clock";
 import type { SecretBox } from "../platform/crypto";
 import type { Db } from "../platform/db/prisma";
+import type { KvStore } from "../platform/kv/kv-store";
 import type { Logger } from "../platform/logger";
 import type { Mailer } from "../platform/mail/mailer";
 import type { AuthThrottle } from "../platform/throttle/throttle";
@@ -18,6 +19,7 @@ import type { PendingLoginStore } from "./pending-login.store";
 /** Everything the regional login flow needs; wired once in container.ts. */
 export type LocalLoginDeps = {
   db: Db;
+  kv: KvStore;
   clock: Clock;
   logger: Logger;
   regionUrls: Readonly<Record<string, string>>;

@@ -1,9 +1,10 @@
 import type { AuditContext } from "../audit/audit-event";
-import { notFound } from "../platform/errors";
+import { AppError, notFound } from "../platform/errors";
+import { mayUseLocalLogin } from "./login-policy";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import type { PendingLogin } from "./pending-login.store";
 
-export type FinishedLogin = { sessionToken: string; sessionId: string; returnTo: string };
+export type FinishedLogin = { sessionToken: string; sessionId: string; returnTo: string; mustChangePassword: boolean };
 
 /** The one place a regional login becomes a session: new token, audit, bypass notice. */
 export async function finishLocalLogin(
@@ -16,6 +17,10 @@ export async function finishLocalLogin(
   const user = await deps.userStore.findInTenant(deps.db, pending.tenantId, pending.userId);
   // Deactivated or deleted while the second step was pending: nothing is granted.
   if (!tenant || !user || user.status !== "active") throw notFound("Account");
+  // The policy may have changed while the second step was pending (support just enforced SSO).
+  const policy = mayUseLocalLogin(tenant, user);
+  if (!policy.allowed) throw new AppError("forbidden", "Your organisation requires you to sign in with its single sign-on.");
+  const mustChangePassword = user.passwordRotation === "change_at_next_login";
   const { token, session } = await deps.sessions.startSession({
     user: { id: user.id, tenantId: tenant.id },
     tenant,
@@ -24,15 +29,17 @@ export async function finishLocalLogin(
     amr: factor.amr,
     ip: client.ip,
     userAgent: client.userAgent ?? "",
+    // change_at_next_login: the session reaches only the password-change page until the password changes.
+    ...(mustChangePassword ? { restriction: "password_change" as const } : {}),
   });
   const context: AuditContext = { actor: { type: "user", id: user.id }, ip: client.ip, requestId: client.requestId };
   const target = { type: "user", id: user.id };
   await deps.auditStore.insert(deps.db, context, { type: "login.succeeded", tenantId: tenant.id, target, data: { method: "password", region: pending.region, amr: factor.amr } });
-  if (pending.bypass) {
+  if (policy.bypass) {
     await deps.auditStore.insert(deps.db, context, { type: "login.bypass", tenantId: tenant.id, target, data: { region: pending.region } });
     await notifyBypass(deps, { tenantId: tenant.id, tenantName: tenant.name, securityContact: tenant.securityContactEmail, userEmail: user.email, ip: client.ip });
   }
-  return { sessionToken: token, sessionId: session.id, returnTo: pending.returnTo };
+  return { sessionToken: token, sessionId: session.id, returnTo: pending.returnTo, mustChangePassword };
 }
 
 async function notifyBypass(

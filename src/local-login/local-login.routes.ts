@@ -2,10 +2,10 @@ import express, { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { BrowserCookies } from "../platform/http/browser-cookies";
 import type { Csrf } from "../platform/http/csrf";
+import { regionOf } from "../platform/http/region";
 import { contextOf } from "../platform/http/request-context";
 import { safeReturnTo } from "../platform/http/return-to";
 import type { Views } from "../platform/http/views";
-import { AppError } from "../platform/errors";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import { startLocalLogin, type PasswordStepResult } from "./password-step";
 import { confirmEnrolment, offerEnrolment, skipEnrolment, verifySecondFactor, type SecondFactorResult } from "./second-factor";
@@ -24,11 +24,7 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
   const { views, cookies, csrf } = deps;
   const forms = express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 20 });
 
-  const region = (req: Request): string => {
-    const value = req.params.region;
-    if (typeof value !== "string" || !deps.regions.includes(value)) throw new AppError("not_found", "No such region");
-    return value;
-  };
+  const region = (req: Request): string => regionOf(req, deps.regions);
   const clientOf = (req: Request, res: Response): LoginClient => {
     const ctx = contextOf(res);
     return { ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId, browserId: cookies.ensureBrowserId(req, res) };
@@ -134,6 +130,7 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
         cookies.clearPending(res);
         cookies.setSession(res, result.login.sessionToken);
         // New recovery codes are shown once, on the account page, before the user moves on.
+        if (result.login.mustChangePassword) return res.redirect(303, `/${r}/password/change`);
         res.redirect(303, result.showRecoveryCodes ? `/account?return_to=${encodeURIComponent(result.login.returnTo)}` : result.login.returnTo);
         return;
       case "no_pending":

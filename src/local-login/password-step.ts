@@ -3,6 +3,7 @@ import { isIpAllowed } from "../tenants/ip-allowlist";
 import type { TenantRow } from "../tenants/tenant.store";
 import { emailKeyOf } from "../users/user.schemas";
 import type { UserRow } from "../users/user.store";
+import { withAttemptLock } from "./attempt-lock";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import { mayUseLocalLogin } from "./login-policy";
 
@@ -33,6 +34,15 @@ export async function startLocalLogin(deps: LocalLoginDeps, input: PasswordStepI
   }
 
   const account = `${tenant?.id ?? `unknown:${input.tenantSlug}`}:${emailKeyOf(input.email)}`;
+  const busy: PasswordStepResult = { kind: "throttled", retryAfterSeconds: 1 };
+  return withAttemptLock(deps.kv, `login:${account}:${client.ip}`, busy, () => checkPassword(deps, { tenant, account, input, client, context }));
+}
+
+async function checkPassword(
+  deps: LocalLoginDeps,
+  args: { tenant: TenantRow | null; account: string; input: PasswordStepInput; client: LoginClient; context: AuditContext },
+): Promise<PasswordStepResult> {
+  const { tenant, account, input, client, context } = args;
   const gate = await deps.throttle.check({ account, ip: client.ip, action: "login" });
   if (!gate.allowed) {
     await deps.auditStore.insert(deps.db, context, { type: "login.throttled", tenantId: tenant?.id ?? null, data: { step: "password", reason: gate.reason } });
@@ -41,9 +51,11 @@ export async function startLocalLogin(deps: LocalLoginDeps, input: PasswordStepI
 
   const user = tenant ? await deps.userStore.findByEmail(deps.db, tenant.id, input.email) : null;
   const passwordOk = user?.passwordHash ? await deps.hasher.verify(input.password, user.passwordHash) : await deps.hasher.verifyDummy(input.password);
-  if (!tenant || !user || !passwordOk || user.status !== "active") {
+  // A reset_required rotation disables the old password: same answer as a wrong one (the page links forgot-password).
+  const resetRequired = user?.passwordRotation === "reset_required";
+  if (!tenant || !user || !passwordOk || user.status !== "active" || resetRequired) {
     await deps.throttle.recordFailure({ account, ip: client.ip, action: "login" });
-    const reason = !tenant ? "unknown_tenant" : !user ? "unknown_user" : !passwordOk ? "wrong_password" : "deactivated";
+    const reason = !tenant ? "unknown_tenant" : !user ? "unknown_user" : !passwordOk ? "wrong_password" : user.status !== "active" ? "deactivated" : "reset_required";
     await deps.auditStore.insert(deps.db, { ...context, actor: user ? { type: "user", id: user.id } : context.actor }, {
       type: "login.failed", tenantId: tenant?.id ?? null, data: { reason, step: "password" }, ...(user ? { target: { type: "user", id: user.id } } : {}),
     });
@@ -71,7 +83,7 @@ async function afterCorrectPassword(
   const next = user.totpSecret ? "mfa" : "enroll";
   const token = await deps.pending.create({
     userId: user.id, tenantId: tenant.id, region: input.region, browserId: client.browserId, returnTo: input.returnTo,
-    stage: next, bypass: policy.bypass, createdAt: deps.clock.now().getTime(),
+    stage: next, createdAt: deps.clock.now().getTime(),
   });
   return { kind: "pending", token, next };
 }

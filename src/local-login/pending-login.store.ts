@@ -9,8 +9,6 @@ export type PendingLogin = {
   browserId: string;
   returnTo: string;
   stage: "mfa" | "enroll";
-  /** Member signing in on the bypass URL of a tenant with SSO enabled. */
-  bypass: boolean;
   /** TOTP secret offered during enrolment, sealed; saved on the user only once a code confirms it. */
   enrollSecret?: string;
   createdAt: number;
@@ -43,11 +41,13 @@ export function createPendingLoginStore(deps: { kv: KvStore }) {
       const raw = await kv.getDel(key(token));
       return raw ? (JSON.parse(raw) as PendingLogin) : null;
     },
-    async recordFailure(token: string): Promise<number> {
+    /** Counts a code attempt before it is checked, so parallel guesses cannot exceed the cap. */
+    async countAttempt(token: string): Promise<number> {
       return kv.incr(failuresKey(token), PENDING_LOGIN_TTL_MS);
     },
+    /** The attempt counter stays until it expires: attempts still in flight keep counting against it. */
     async discard(token: string): Promise<void> {
-      await kv.del(key(token), failuresKey(token));
+      await kv.del(key(token));
     },
   };
 }

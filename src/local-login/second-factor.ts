@@ -1,6 +1,7 @@
 import type { AuditContext } from "../audit/audit-event";
 import { generateRecoveryCodes } from "../mfa/recovery-codes";
 import { generateTotpSecret, totpSecretContext, totpUri } from "../mfa/totp";
+import { withAttemptLock } from "./attempt-lock";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import { finishLocalLogin, type FinishedLogin } from "./finish-login";
 import type { PendingLogin } from "./pending-login.store";
@@ -25,25 +26,45 @@ export async function loadPending(deps: LocalLoginDeps, token: string | undefine
 export async function verifySecondFactor(deps: LocalLoginDeps, token: string | undefined, code: string, client: LoginClient): Promise<SecondFactorResult> {
   const pending = await loadPending(deps, token, client, "mfa");
   if (!pending || !token) return { kind: "no_pending" };
-  const account = `user:${pending.userId}`;
-  const gate = await deps.throttle.check({ account, ip: client.ip, action: "mfa" });
+  const busy: SecondFactorResult = { kind: "throttled", retryAfterSeconds: 1 };
+  return withAttemptLock(deps.kv, `mfa:${pending.userId}:${client.ip}`, busy, () => checkSecondFactor(deps, token, pending, code, client));
+}
+
+async function checkSecondFactor(deps: LocalLoginDeps, token: string, pending: PendingLogin, code: string, client: LoginClient): Promise<SecondFactorResult> {
+  const subject = { account: `user:${pending.userId}`, ip: client.ip, action: "mfa" as const };
   const context: AuditContext = { actor: { type: "user", id: pending.userId }, ip: client.ip, requestId: client.requestId };
+  const gate = await deps.throttle.check(subject);
   if (!gate.allowed) {
     await deps.auditStore.insert(deps.db, context, { type: "login.throttled", tenantId: pending.tenantId, data: { step: "mfa", reason: gate.reason } });
     return { kind: "throttled", retryAfterSeconds: gate.retryAfterSeconds };
   }
+  const attempt = await startAttempt(deps, token);
+  if (attempt === null) return { kind: "no_pending" };
   const factor = await checkCode(deps, pending, code.trim());
   if (!factor) {
-    await deps.throttle.recordFailure({ account, ip: client.ip, action: "mfa" });
-    const failures = await deps.pending.recordFailure(token);
-    await deps.auditStore.insert(deps.db, context, { type: "mfa.failed", tenantId: pending.tenantId, target: { type: "user", id: pending.userId }, data: { failures } });
-    if (failures >= MAX_SECOND_FACTOR_FAILURES) await deps.pending.discard(token);
-    return { kind: "failed", attemptsLeft: Math.max(0, MAX_SECOND_FACTOR_FAILURES - failures) };
+    await deps.throttle.recordFailure(subject);
+    await deps.auditStore.insert(deps.db, context, { type: "mfa.failed", tenantId: pending.tenantId, target: { type: "user", id: pending.userId }, data: { failures: attempt } });
+    return failedAttempt(deps, token, attempt);
   }
   // Consumed atomically: a pending login yields at most one session.
   if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
-  await deps.throttle.recordSuccess({ account, ip: client.ip, action: "mfa" });
+  await deps.throttle.recordSuccess(subject);
   return { kind: "finished", login: await finishLocalLogin(deps, pending, client, factor), showRecoveryCodes: false };
+}
+
+/** Counts the attempt before checking it; past the cap the pending login is over. */
+async function startAttempt(deps: LocalLoginDeps, token: string): Promise<number | null> {
+  const attempt = await deps.pending.countAttempt(token);
+  if (attempt > MAX_SECOND_FACTOR_FAILURES) {
+    await deps.pending.discard(token);
+    return null;
+  }
+  return attempt;
+}
+
+async function failedAttempt(deps: LocalLoginDeps, token: string, attempt: number): Promise<SecondFactorResult> {
+  if (attempt >= MAX_SECOND_FACTOR_FAILURES) await deps.pending.discard(token);
+  return { kind: "failed", attemptsLeft: Math.max(0, MAX_SECOND_FACTOR_FAILURES - attempt) };
 }
 
 async function checkCode(deps: LocalLoginDeps, pending: PendingLogin, code: string): Promise<{ assurance: "aal2"; amr: string[] } | null> {
@@ -82,13 +103,11 @@ export async function offerEnrolment(deps: LocalLoginDeps, token: string | undef
 export async function confirmEnrolment(deps: LocalLoginDeps, token: string | undefined, code: string, client: LoginClient): Promise<SecondFactorResult> {
   const pending = await loadPending(deps, token, client, "enroll");
   if (!pending?.enrollSecret || !token) return { kind: "no_pending" };
+  const attempt = await startAttempt(deps, token);
+  if (attempt === null) return { kind: "no_pending" };
   const secret = deps.secretBox.open(pending.enrollSecret, totpSecretContext(pending.userId));
   const result = await deps.totp.verify(pending.userId, secret, code.replace(/\s/g, ""));
-  if (!result.ok) {
-    const failures = await deps.pending.recordFailure(token);
-    if (failures >= MAX_SECOND_FACTOR_FAILURES) await deps.pending.discard(token);
-    return { kind: "failed", attemptsLeft: Math.max(0, MAX_SECOND_FACTOR_FAILURES - failures) };
-  }
+  if (!result.ok) return failedAttempt(deps, token, attempt);
   if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
   const recoveryCodes = generateRecoveryCodes(10);
   const now = deps.clock.now();

@@ -11,6 +11,7 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, title: "Forbidden" },
   insufficient_scope: { status: 403, title: "Insufficient scope" },
   csrf_failed: { status: 403, title: "Invalid or missing CSRF token" },
+  password_rotation_required: { status: 403, title: "Password change required" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },

@@ -3,7 +3,8 @@ import type { AuditStore } from "../audit/audit.store";
 import { changedFields } from "../audit/diff";
 import type { Clock } from "../platform/clock";
 import type { PasswordHasher } from "../passwords/password-hasher";
-import type { Db } from "../platform/db/prisma";
+import type { Db, DbTx } from "../platform/db/prisma";
+import type { TenantRow } from "../tenants/tenant.store";
 import { isUniqueViolation } from "../platform/db/errors";
 import { AppError, notFound } from "../platform/errors";
 import { decodeCursor, toPage, UUID_PATTERN, type Page } from "../platform/pagination";
@@ -17,10 +18,14 @@ type Deps = {
   userStore: UserStore;
   auditStore: AuditStore;
   hasher: Pick<PasswordHasher, "hash">;
+  /** Full password policy for passwords an admin sets; absent in narrow unit wiring. */
+  checkPassword?: (password: string, user: { email: string }, tenant: TenantRow) => Promise<string>;
+  /** Sends a set-password link to a new local user without a password, inside the creating transaction. */
+  invite?: (tx: DbTx, user: UserRow, tenant: TenantRow) => Promise<void>;
   /** Ends every session of a user; deactivation and password changes call it. */
   revokeUserSessions: (userId: string) => Promise<number>;
 };
-type TenantRef = { id: string };
+type TenantRef = TenantRow;
 
 const emailTaken = (email: string) => new AppError("user_email_taken", `A user with the email ${email} already exists in this tenant`);
 
@@ -33,6 +38,10 @@ export function createUserService(deps: Deps) {
     return user;
   }
 
+  async function checked(password: string, user: { email: string }, tenant: TenantRow): Promise<string> {
+    return deps.checkPassword ? deps.checkPassword(password, user, tenant) : password;
+  }
+
   return {
     requireUser,
 
@@ -42,11 +51,12 @@ export function createUserService(deps: Deps) {
 
     async createUser(tenant: TenantRef, input: UserCreateInput, context: AuditContext): Promise<UserView> {
       const { password, ...fields } = input;
-      // Hashed before the transaction: bcrypt time must not hold a database connection.
-      const hashed = password ? { hash: await deps.hasher.hash(password), at: clock.now() } : undefined;
+      // Checked and hashed before the transaction: bcrypt time must not hold a database connection.
+      const hashed = password ? { hash: await deps.hasher.hash(await checked(password, input, tenant)), at: clock.now() } : undefined;
       try {
         const user = await db.$transaction(async (tx) => {
           const created = await userStore.create(tx, tenant.id, fields, hashed);
+          if (!hashed && deps.invite) await deps.invite(tx, created, tenant);
           await auditStore.insert(tx, context, { type: "user.created", tenantId: tenant.id, target: { type: "user", id: created.id }, data: { after: toUserView(created) } });
           return created;
         });
@@ -62,7 +72,7 @@ export function createUserService(deps: Deps) {
       const user = await requireUser(tenant, id);
       const { status, password, ...fields } = input;
       const statusChange = status && status !== user.status ? { status, deactivatedAt: status === "deactivated" ? clock.now() : null } : undefined;
-      const hashed = password ? { hash: await deps.hasher.hash(password), at: clock.now() } : undefined;
+      const hashed = password ? { hash: await deps.hasher.hash(await checked(password, { email: input.email ?? user.email }, tenant)), at: clock.now() } : undefined;
       try {
         const updated = await db.$transaction(async (tx) => {
           const row = await userStore.update(tx, user.id, fields, { status: statusChange, password: hashed });

@@ -30,6 +30,11 @@ export function createUserStore() {
       }),
     setPasswordHash: (db: Db | DbTx, id: string, passwordHash: string, changedAt: Date) =>
       db.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: changedAt } }),
+    /** A new password ends any forced rotation and completes the user's open rotation campaigns. */
+    async setPasswordAfterRotation(tx: DbTx, id: string, passwordHash: string, at: Date) {
+      await tx.rotationCampaignUser.updateMany({ where: { userId: id, outcome: "flagged", completedAt: null }, data: { completedAt: at } });
+      return tx.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: at, passwordRotation: null } });
+    },
     setTotp: (tx: DbTx, id: string, sealedSecret: string | null, enrolledAt: Date | null) =>
       tx.user.update({ where: { id }, data: { totpSecret: sealedSecret, totpEnrolledAt: enrolledAt } }),
     /** Admins of a tenant who get security notices (bypass logins). */

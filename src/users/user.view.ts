@@ -14,6 +14,7 @@ export function toUserView(user: UserRow) {
     ssoBypass: user.ssoBypass,
     hasPassword: user.passwordHash !== null,
     mfaEnrolled: user.totpSecret !== null,
+    passwordRotation: user.passwordRotation,
     deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),

@@ -19,7 +19,9 @@ export function createCsrf(options: { key: Buffer; allowedOrigins: readonly stri
     /** Throws a 403 csrf_failed unless the form token matches this browser and the origin is ours. */
     verify(req: Request, browserId: string | undefined): void {
       const origin = req.get("origin");
-      if (origin !== undefined && !origins.has(origin)) throw new AppError("csrf_failed", "This form was posted from another site");
+      // "null" is what browsers send from no-referrer pages (the reset page) and sandboxed frames: it
+      // proves nothing either way, so the browser-bound token below decides.
+      if (origin !== undefined && origin !== "null" && !origins.has(origin)) throw new AppError("csrf_failed", "This form was posted from another site");
       const submitted = (req.body as Record<string, unknown> | undefined)?._csrf;
       if (!browserId || typeof submitted !== "string" || !constantTimeEqual(submitted, tokenFor(browserId))) {
         throw new AppError("csrf_failed", "This form has expired or was not sent by this browser. Reload the page and try again.");

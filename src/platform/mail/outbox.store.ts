@@ -30,28 +30,34 @@ export type ClaimOptions = { limit: number; lockMs: number; now: Date };
 
 const LAST_ERROR_MAX = 1000;
 
+/** Many mails in one statement (campaigns); returns how many were new. */
+async function enqueueMany(tx: Db | DbTx, mails: OutboxMailInput[]): Promise<number> {
+  if (mails.length === 0) return 0;
+  // ON CONFLICT DO NOTHING: a duplicate key neither raises nor aborts the caller's transaction.
+  const { count } = await tx.mailOutbox.createMany({
+    data: mails.map((mail) => ({
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html ?? null,
+      kind: mail.kind,
+      tenantId: mail.tenantId ?? null,
+      dedupeKey: mail.dedupeKey ?? null,
+      ...(mail.notBefore ? { nextAttemptAt: mail.notBefore } : {}),
+    })),
+    skipDuplicates: true,
+  });
+  return count;
+}
+
 export function createOutboxStore() {
   return {
     /** Called inside the transaction of the change that causes the mail, so both commit or neither. */
     async enqueue(tx: Db | DbTx, mail: OutboxMailInput): Promise<boolean> {
-      // ON CONFLICT DO NOTHING: a duplicate key neither raises nor aborts the caller's transaction.
-      const { count } = await tx.mailOutbox.createMany({
-        data: [
-          {
-            to: mail.to,
-            subject: mail.subject,
-            text: mail.text,
-            html: mail.html ?? null,
-            kind: mail.kind,
-            tenantId: mail.tenantId ?? null,
-            dedupeKey: mail.dedupeKey ?? null,
-            ...(mail.notBefore ? { nextAttemptAt: mail.notBefore } : {}),
-          },
-        ],
-        skipDuplicates: true,
-      });
-      return count === 1;
+      return (await enqueueMany(tx, [mail])) === 1;
     },
+
+    enqueueMany,
 
     /**
      * Claims due rows for one sender in a single statement. SKIP LOCKED lets concurrent senders pass over
