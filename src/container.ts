@@ -81,7 +81,7 @@ export function createContainer(infra: Infrastructure) {
   const passwordReset = createPasswordResetService(passwordDeps);
 
   const localLogin: LocalLoginDeps = {
-    db, kv, clock, logger, mailer, auditStore, tenantStore, userStore, recoveryCodeStore, recoveryNotices, sessions, hasher,
+    db, kv, clock, logger, outbox, auditStore, tenantStore, userStore, recoveryCodeStore, recoveryNotices, sessions, hasher,
     regionUrls: config.regionUrls,
     publicUrl: config.publicUrl,
     throttle,
@@ -107,7 +107,7 @@ export function createContainer(infra: Infrastructure) {
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
     loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls }),
-    mfaAdmin: createMfaAdminService({ db, userStore, recoveryCodeStore, auditStore, sessions, mailer, logger, clock }),
+    mfaAdmin: createMfaAdminService({ db, userStore, recoveryCodeStore, auditStore, sessions, outbox, clock }),
     sessionAdmin: createSessionAdminService({ db, auditStore, sessions }),
     allowlistImpact: createAllowlistImpact({ db, clock, userStore, auditStore, sessions }),
     passwordReset,

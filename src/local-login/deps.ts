@@ -8,7 +8,7 @@ import type { SecretBox } from "../platform/crypto";
 import type { Db } from "../platform/db/prisma";
 import type { KvStore } from "../platform/kv/kv-store";
 import type { Logger } from "../platform/logger";
-import type { Mailer } from "../platform/mail/mailer";
+import type { OutboxStore } from "../platform/mail/outbox.store";
 import type { AuthThrottle } from "../platform/throttle/throttle";
 import type { PasswordHasher } from "../passwords/password-hasher";
 import type { SessionService } from "../sessions/session.service";
@@ -36,7 +36,7 @@ export type LocalLoginDeps = {
   secretBox: SecretBox;
   recoveryHasher: RecoveryCodeHasher;
   sessions: SessionService;
-  mailer: Mailer;
+  outbox: OutboxStore;
 };
 
 /** Who is asking, as far as the login flow cares. */

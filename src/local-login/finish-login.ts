@@ -34,34 +34,26 @@ export async function finishLocalLogin(
   });
   const context: AuditContext = { actor: { type: "user", id: user.id }, ip: client.ip, requestId: client.requestId };
   const target = { type: "user", id: user.id };
-  await deps.auditStore.insert(deps.db, context, { type: "login.succeeded", tenantId: tenant.id, target, data: { method: "password", region: pending.region, amr: factor.amr } });
-  if (policy.bypass) {
-    await deps.auditStore.insert(deps.db, context, { type: "login.bypass", tenantId: tenant.id, target, data: { region: pending.region } });
-    await notifyBypass(deps, { tenantId: tenant.id, tenantName: tenant.name, securityContact: tenant.securityContactEmail, userEmail: user.email, ip: client.ip });
-  }
+  await deps.db.$transaction(async (tx) => {
+    await deps.auditStore.insert(tx, context, { type: "login.succeeded", tenantId: tenant.id, target, data: { method: "password", region: pending.region, amr: factor.amr } });
+    if (!policy.bypass) return;
+    // A member walked around SSO: audited, and the tenant's admins hear of it (durably, with the audit row).
+    await deps.auditStore.insert(tx, context, { type: "login.bypass", tenantId: tenant.id, target, data: { region: pending.region } });
+    const admins = await deps.userStore.listActiveAdmins(tx, tenant.id);
+    const recipients = new Set([...admins.map((a) => a.email), ...(tenant.securityContactEmail ? [tenant.securityContactEmail] : [])]);
+    const text = bypassNotice({ tenantName: tenant.name, userEmail: user.email, ip: client.ip, at: deps.clock.now() });
+    await deps.outbox.enqueueMany(tx, [...recipients].map((to) => ({ to, subject: `Bypass sign-in to ${tenant.name}`, text, kind: "bypass_notice", tenantId: tenant.id })));
+  });
   return { sessionToken: token, sessionId: session.id, returnTo: pending.returnTo, mustChangePassword };
 }
 
-async function notifyBypass(
-  deps: LocalLoginDeps,
-  notice: { tenantId: string; tenantName: string; securityContact: string | null; userEmail: string; ip: string },
-): Promise<void> {
-  const admins = await deps.userStore.listActiveAdmins(deps.db, notice.tenantId);
-  const recipients = new Set([...admins.map((a) => a.email), ...(notice.securityContact ? [notice.securityContact] : [])]);
-  const text = [
+function bypassNotice(notice: { tenantName: string; userEmail: string; ip: string; at: Date }): string {
+  return [
     `${notice.userEmail} signed in to ${notice.tenantName} through the local login URL, bypassing single sign-on.`,
-    `Time: ${deps.clock.now().toISOString()}`,
+    `Time: ${notice.at.toISOString()}`,
     `IP address: ${notice.ip}`,
     "",
     "If this was expected (break-glass access while the identity provider is unavailable), no action is needed.",
     "Otherwise, contact your Gatehouse administrator.",
   ].join("\n");
-  for (const to of recipients) {
-    try {
-      await deps.mailer.send({ to, subject: `Bypass sign-in to ${notice.tenantName}`, text });
-    } catch (error) {
-      // The login already happened and is audited; a mail outage must not undo it.
-      deps.logger.error({ err: { message: (error as Error).message }, tenantId: notice.tenantId }, "bypass notice could not be sent");
-    }
-  }
 }

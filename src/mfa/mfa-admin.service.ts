@@ -3,8 +3,7 @@ import type { AuditStore } from "../audit/audit.store";
 import type { Clock } from "../platform/clock";
 import type { Db } from "../platform/db/prisma";
 import { notFound } from "../platform/errors";
-import type { Logger } from "../platform/logger";
-import type { Mailer } from "../platform/mail/mailer";
+import type { OutboxStore } from "../platform/mail/outbox.store";
 import { UUID_PATTERN } from "../platform/pagination";
 import type { SessionService } from "../sessions/session.service";
 import type { UserRow, UserStore } from "../users/user.store";
@@ -17,8 +16,7 @@ type Deps = {
   recoveryCodeStore: RecoveryCodeStore;
   auditStore: AuditStore;
   sessions: Pick<SessionService, "revokeUserSessions">;
-  mailer: Mailer;
-  logger: Logger;
+  outbox: OutboxStore;
   clock: Clock;
 };
 type TenantRef = { id: string; name: string };
@@ -42,6 +40,8 @@ export function createMfaAdminService(deps: Deps) {
           type: "mfa.reset", tenantId: tenant.id, target: { type: "user", id: found.id },
           data: { by: "admin", hadTotp: found.totpSecret !== null, recoveryCodesRemoved: codes.count },
         });
+        // Deactivated accounts get no mail; the notice commits with the reset (durable outbox).
+        if (found.status === "active") await deps.outbox.enqueue(tx, { ...resetNotice(deps, tenant, found), kind: "mfa_reset", tenantId: tenant.id });
         return updated;
       });
       // Sessions live in the KV store, outside the transaction: ended once the reset is committed.
@@ -49,14 +49,12 @@ export function createMfaAdminService(deps: Deps) {
       if (count > 0) {
         await auditStore.insert(db, context, { type: "session.revoked", tenantId: tenant.id, target: { type: "user", id: user.id }, data: { by: "admin", reason: "mfa_reset", count } });
       }
-      // Deactivated accounts get no mail.
-      if (user.status === "active") await notifyUser(deps, tenant, user);
       return toUserView(user);
     },
   };
 }
 
-async function notifyUser(deps: Deps, tenant: TenantRef, user: UserRow): Promise<void> {
+function resetNotice(deps: Deps, tenant: TenantRef, user: UserRow) {
   const text = [
     `An administrator of ${tenant.name} removed the two-step verification (authenticator app and recovery codes) from your account ${user.email}.`,
     `Time: ${deps.clock.now().toISOString()}`,
@@ -64,12 +62,7 @@ async function notifyUser(deps: Deps, tenant: TenantRef, user: UserRow): Promise
     "You have been signed out everywhere. The next time you sign in, you will be asked to set up an authenticator app again.",
     "If you did not ask for this, contact your administrator.",
   ].join("\n");
-  try {
-    await deps.mailer.send({ to: user.email, subject: `Two-step verification reset for ${tenant.name}`, text });
-  } catch (error) {
-    // The reset is committed and audited; a mail outage must not turn it into an error for the admin.
-    deps.logger.error({ err: { message: (error as Error).message }, userId: user.id }, "MFA reset notice could not be sent");
-  }
+  return { to: user.email, subject: `Two-step verification reset for ${tenant.name}`, text };
 }
 
 export type MfaAdminService = ReturnType<typeof createMfaAdminService>;

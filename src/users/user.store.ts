@@ -38,7 +38,7 @@ export function createUserStore() {
     setTotp: (tx: DbTx, id: string, sealedSecret: string | null, enrolledAt: Date | null) =>
       tx.user.update({ where: { id }, data: { totpSecret: sealedSecret, totpEnrolledAt: enrolledAt } }),
     /** Admins of a tenant who get security notices (bypass logins). */
-    listActiveAdmins: (db: Db, tenantId: string) =>
+    listActiveAdmins: (db: Db | DbTx, tenantId: string) =>
       db.user.findMany({ where: { tenantId, role: "admin", status: "active" }, select: { email: true } }),
     /** Search by email matches any part of the address, case-insensitively. */
     list: (db: Db, filter: UserListFilter) =>

@@ -1,8 +1,7 @@
 // Attack: get around the tenant's login policy through the regional local-login door: sign in as a member where SSO is enforced, bypass SSO unnoticed, come from outside the allowed networks, or use another region's door.
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import bcrypt from "bcrypt";
 import { startTestApp, type TestApp } from "../support/harness";
+import { queuedMails } from "../support/outbox";
 import { adminApi, auditOf, CookieBrowser, createTenant, createUser, PASSWORD, passwordStep, type LoginForm } from "../support/login-helpers";
 
 let t: TestApp;
@@ -17,13 +16,8 @@ afterAll(async () => {
 const setSso = (slug: string, sso: { ssoEnabled: boolean; ssoEnforced: boolean }) => t.container.infra.db.tenant.update({ where: { slug }, data: sso });
 const form = (tenant: string, email: string): LoginForm => ({ tenant, email, password: PASSWORD });
 
-/** The .eml files written for one subject, as raw text. */
-async function mailsAbout(subject: string): Promise<string[]> {
-  const dir = path.join(t.dataDir, "mail");
-  const files = await readdir(dir).catch(() => [] as string[]);
-  const mails = await Promise.all(files.map((f) => readFile(path.join(dir, f), "utf8")));
-  return mails.filter((mail) => mail.includes(`Subject: ${subject}`));
-}
+/** The queued mails with one subject. */
+const mailsAbout = (subject: string) => queuedMails(t.container.infra.db, { subject });
 
 describe("a tenant that enforces SSO", () => {
   let slug: string;

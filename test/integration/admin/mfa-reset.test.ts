@@ -1,13 +1,12 @@
 // A user's phone is lost or stolen: the admin reset must kill the old factor, its recovery codes and
 // every session opened with it, tell the user, and leave the account ready to enrol again.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { createAuditStore } from "../../../src/audit/audit.store";
 import { createMfaAdminService } from "../../../src/mfa/mfa-admin.service";
 import { createRecoveryCodeStore } from "../../../src/mfa/recovery-code.store";
-import type { Logger } from "../../../src/platform/logger";
+import { createOutboxStore } from "../../../src/platform/mail/outbox.store";
 import { createUserStore } from "../../../src/users/user.store";
 import { oathtoolCode, TestBrowser, textOf } from "../../support/browser";
+import { queuedMails } from "../../support/outbox";
 import { checkedAgent, ManualClock, startTestApp, uniqueSlug, type TestApp } from "../../support/harness";
 
 let t: TestApp;
@@ -46,14 +45,7 @@ async function enrolThroughLogin(email: string): Promise<{ browser: TestBrowser;
   return { browser, secret };
 }
 
-function mailsTo(email: string): string[] {
-  const dir = path.join(t.dataDir, "mail");
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith(".eml"))
-    .map((name) => readFileSync(path.join(dir, name), "utf8"))
-    .filter((mail) => mail.includes(`To: ${email}`));
-}
+const mailsTo = (email: string) => queuedMails(db(), { to: email });
 
 describe("POST /api/v1/tenants/{slug}/users/{id}/mfa/reset", () => {
   it("removes TOTP and recovery codes, ends every session, mails the user and audits; the next login enrols again", async () => {
@@ -81,7 +73,7 @@ describe("POST /api/v1/tenants/{slug}/users/{id}/mfa/reset", () => {
     await attacker.get("/us/login/mfa");
     expect((await attacker.post("/us/login/mfa", { code: oathtoolCode(secret, clock.now()) })).status).toBe(401);
 
-    const mails = mailsTo(email);
+    const mails = await mailsTo(email);
     expect(mails).toHaveLength(1);
     expect(mails[0]).toContain("Subject: Two-step verification reset for Reset Co");
 
@@ -107,7 +99,7 @@ describe("POST /api/v1/tenants/{slug}/users/{id}/mfa/reset", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ mfaEnrolled: false, status: "deactivated" });
     expect(await db().recoveryCode.count({ where: { userId: id } })).toBe(0);
-    expect(mailsTo(email)).toEqual([]);
+    expect(await mailsTo(email)).toEqual([]);
   });
 
   it("answers 404 for an unknown user, 403 without users:write, and changes nothing", async () => {
@@ -138,20 +130,17 @@ describe("POST /api/v1/tenants/{slug}/users/{id}/mfa/reset", () => {
     expect((await db().user.findUniqueOrThrow({ where: { id: victim } })).totpSecret).toBe("sealed-secret");
   });
 
-  it("still resets when the mail cannot be sent, and logs the failure", async () => {
+  it("rolls the reset back when its notice cannot be queued: factor and notice commit together", async () => {
     const id = await createUser("mail-down@reset.example");
     await db().user.update({ where: { id }, data: { totpSecret: "sealed-secret", totpEnrolledAt: new Date() } });
-    const logger = { error: jest.fn() };
     const service = createMfaAdminService({
       db: db(), clock, userStore: createUserStore(), recoveryCodeStore: createRecoveryCodeStore(), auditStore: createAuditStore(),
       sessions: t.container.sessions,
-      mailer: { kind: "smtp", send: async () => { throw new Error("smtp down"); }, close: async () => {} },
-      logger: logger as unknown as Logger,
+      outbox: { ...createOutboxStore(), enqueue: async () => { throw new Error("outbox write failed"); } },
     });
     const tenant = await db().tenant.findUniqueOrThrow({ where: { slug } });
 
-    await expect(service.resetMfa(tenant, id, { actor: { type: "system" } })).resolves.toMatchObject({ id, mfaEnrolled: false });
-    expect((await db().user.findUniqueOrThrow({ where: { id } })).totpSecret).toBeNull();
-    expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ userId: id }), expect.stringContaining("could not be sent"));
+    await expect(service.resetMfa(tenant, id, { actor: { type: "system" } })).rejects.toThrow("outbox write failed");
+    expect((await db().user.findUniqueOrThrow({ where: { id } })).totpSecret).toBe("sealed-secret");
   });
 });
