@@ -1,4 +1,5 @@
 import type { Prisma } from "../generated/prisma/client";
+import { sql, type Sql } from "../generated/prisma/internal/prismaNamespace";
 import type { UserKind } from "../generated/prisma/enums";
 import type { Db, DbTx } from "../platform/db/prisma";
 import type { RotationOutcome } from "./rotation.service";
@@ -18,7 +19,6 @@ export function createRotationCampaignStore() {
 
     /** Claims the next batch of unprocessed users and records each one's outcome, in the caller's transaction. */
     async claimBatch(tx: DbTx, campaign: CampaignRow, limit: number): Promise<ClaimedUser[]> {
-      const kinds = campaign.kinds.map(String);
       return tx.$queryRaw<ClaimedUser[]>`
         WITH candidates AS (
           SELECT u.id, u.tenant_id, u.email, t.name AS tenant_name, t.region,
@@ -29,10 +29,7 @@ export function createRotationCampaignStore() {
               ELSE 'flagged'
             END AS outcome
           FROM users u JOIN tenants t ON t.id = u.tenant_id
-          WHERE (${campaign.allTenants} OR u.tenant_id = ANY(${campaign.tenantIds}::uuid[]))
-            AND (cardinality(${kinds}::text[]) = 0 OR u.kind::text = ANY(${kinds}::text[]))
-            AND u.created_at <= ${campaign.createdAt}
-            AND NOT EXISTS (SELECT 1 FROM rotation_campaign_users r WHERE r.campaign_id = ${campaign.id}::uuid AND r.user_id = u.id)
+          WHERE ${unprocessedTargets(campaign)}
           ORDER BY u.id
           LIMIT ${limit}
         ), claimed AS (
@@ -43,6 +40,16 @@ export function createRotationCampaignStore() {
         )
         SELECT c.id AS "userId", c.tenant_id AS "tenantId", c.email, c.outcome, c.tenant_name AS "tenantName", c.region
         FROM candidates c JOIN claimed ON claimed.user_id = c.id`;
+    },
+
+    /**
+     * Whether any target still lacks a committed progress row. An empty claim alone does not say the
+     * campaign is done: another instance may hold those users in a batch it has not committed yet.
+     */
+    async hasUnprocessed(db: Db, campaign: CampaignRow): Promise<boolean> {
+      const rows = await db.$queryRaw<Array<{ found: number }>>`
+        SELECT 1 AS found FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE ${unprocessedTargets(campaign)} LIMIT 1`;
+      return rows.length > 0;
     },
 
     flagUsers: (tx: DbTx, userIds: string[], mode: CampaignRow["mode"]) =>
@@ -72,6 +79,14 @@ export function createRotationCampaignStore() {
       };
     },
   };
+}
+
+function unprocessedTargets(campaign: CampaignRow): Sql {
+  const kinds = campaign.kinds.map(String);
+  return sql`(${campaign.allTenants} OR u.tenant_id = ANY(${campaign.tenantIds}::uuid[]))
+    AND (cardinality(${kinds}::text[]) = 0 OR u.kind::text = ANY(${kinds}::text[]))
+    AND u.created_at <= ${campaign.createdAt}
+    AND NOT EXISTS (SELECT 1 FROM rotation_campaign_users r WHERE r.campaign_id = ${campaign.id}::uuid AND r.user_id = u.id)`;
 }
 
 function targetFilter(campaign: { allTenants: boolean; tenantIds: string[]; kinds: UserKind[]; createdAt: Date }): Prisma.UserWhereInput {

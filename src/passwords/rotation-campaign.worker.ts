@@ -71,15 +71,20 @@ export function createRotationWorker(deps: Deps) {
     for (const campaign of campaigns) {
       if (stopping) return;
       for (;;) {
+        if (stopping) return;
         const current = await deps.db.rotationCampaign.findUnique({ where: { id: campaign.id }, select: { status: true } });
         if (current?.status !== "running") break;
         const claimed = await processBatch(campaign);
         await revokePending(campaign);
         if (claimed === 0) {
+          if (await deps.campaigns.hasUnprocessed(deps.db, campaign)) {
+            // Another instance holds the rest in an uncommitted batch: wait for it, then look again.
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            continue;
+          }
           await finish(campaign);
           break;
         }
-        if (stopping) return;
       }
     }
   }

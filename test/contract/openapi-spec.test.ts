@@ -78,6 +78,7 @@ const user = () => ({
   ssoBypass: false,
   hasPassword: true,
   mfaEnrolled: false,
+  passwordRotation: null,
   deactivatedAt: null,
   createdAt: "2025-01-31T09:30:00.000Z",
   updatedAt: "2025-01-31T09:30:00.000Z",
