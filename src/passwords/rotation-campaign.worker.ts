@@ -69,7 +69,6 @@ export function createRotationWorker(deps: Deps) {
   async function runOnce(): Promise<void> {
     const campaigns = await deps.db.rotationCampaign.findMany({ where: { status: "running" }, orderBy: { createdAt: "asc" } });
     for (const campaign of campaigns) {
-      if (stopping) return;
       for (;;) {
         if (stopping) return;
         const current = await deps.db.rotationCampaign.findUnique({ where: { id: campaign.id }, select: { status: true } });

@@ -39,6 +39,8 @@ export async function startTestApp(env: Record<string, string> = {}, clock: Cloc
       DATA_DIR: dataDir,
       LOG_LEVEL: "silent",
       BCRYPT_COST: "4",
+      // No network here: tests that need the breach check serve range data themselves.
+      BREACH_CHECK_URL: "",
       BOOTSTRAP_ADMIN_TOKEN: adminToken,
       ...env,
     }),
