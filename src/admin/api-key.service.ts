@@ -47,7 +47,9 @@ export function createApiKeyService(deps: Deps) {
     async authenticate(presented: string): Promise<ApiCaller> {
       const row = presented.length <= 200 ? await apiKeyStore.findActiveByHash(db, sha256Hex(presented)) : null;
       if (!row) throw new AppError("invalid_api_key", "The API key is missing, unknown or revoked", { headers: { "WWW-Authenticate": 'Bearer realm="gatehouse"' } });
-      await apiKeyStore.touch(db, row.id, clock.now());
+      const now = clock.now();
+      // Last-used time has minute resolution: most requests need no write at all.
+      if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) await apiKeyStore.touch(db, row.id, now);
       return { keyId: row.id, scopes: row.scopes, tenantId: row.tenantId ?? undefined };
     },
 

@@ -4,8 +4,7 @@ export type ApiKeyCreate = { name: string; keyHash: string; keyPrefix: string; s
 
 export function createApiKeyStore() {
   return {
-    findActiveByHash: (db: Db, keyHash: string) =>
-      db.apiKey.findFirst({ where: { keyHash, revokedAt: null }, include: { tenant: { select: { slug: true } } } }),
+    findActiveByHash: (db: Db, keyHash: string) => db.apiKey.findFirst({ where: { keyHash, revokedAt: null } }),
     findByHash: (db: Db | DbTx, keyHash: string) => db.apiKey.findUnique({ where: { keyHash } }),
     findById: (db: Db | DbTx, id: string) => db.apiKey.findUnique({ where: { id }, include: { tenant: { select: { slug: true } } } }),
     create: (tx: DbTx, data: ApiKeyCreate) => tx.apiKey.create({ data, include: { tenant: { select: { slug: true } } } }),
