@@ -50,6 +50,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
     const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
     await closed;
     clearTimeout(deadline);
+    await container.passwordReset.whenIdle();
     await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop()]);
     await infra.close();
     logger.info("gatehouse stopped");

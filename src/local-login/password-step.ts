@@ -33,7 +33,7 @@ export async function startLocalLogin(deps: LocalLoginDeps, input: PasswordStepI
     return { kind: "wrong_region", location: `${base}/${tenant.region}/login?tenant=${encodeURIComponent(tenant.slug)}` };
   }
 
-  const account = `${tenant?.id ?? `unknown:${input.tenantSlug}`}:${emailKeyOf(input.email)}`;
+  const account = `${tenant?.id ?? `unknown:${input.tenantSlug.trim().toLowerCase()}`}:${emailKeyOf(input.email)}`;
   const busy: PasswordStepResult = { kind: "throttled", retryAfterSeconds: 1 };
   return withAttemptLock(deps.kv, `login:${account}:${client.ip}`, busy, () => checkPassword(deps, { tenant, account, input, client, context }));
 }

@@ -18,6 +18,8 @@ export type SetPasswordResult =
 
 export function createPasswordResetService(deps: PasswordDeps) {
   const { db, clock } = deps;
+  // Reset links issued after the answer was sent; shutdown (and tests) wait for them.
+  const inFlight = new Set<Promise<void>>();
 
   return {
     /**
@@ -25,8 +27,10 @@ export function createPasswordResetService(deps: PasswordDeps) {
      * user who may use local credentials. Returns whether a throttle refused the request.
      */
     async requestReset(request: ResetRequest, client: ResetClient): Promise<{ throttled: false } | { throttled: true; retryAfterSeconds: number }> {
-      const tenant = await deps.tenantStore.findBySlug(db, request.tenantSlug.trim().toLowerCase());
-      const account = `${tenant?.id ?? `unknown:${request.tenantSlug}`}:${emailKeyOf(request.email)}`;
+      const slug = request.tenantSlug.trim().toLowerCase();
+      const tenant = await deps.tenantStore.findBySlug(db, slug);
+      // Unknown tenants are keyed like known ones (normalised slug), so throttling reveals nothing.
+      const account = `${tenant?.id ?? `unknown:${slug}`}:${emailKeyOf(request.email)}`;
       const gate = await deps.throttle.check({ account, ip: client.ip, action: "forgot" });
       if (!gate.allowed) return { throttled: true, retryAfterSeconds: gate.retryAfterSeconds };
       // Every request counts: forgot-password must not become a way to flood a mailbox.
@@ -36,11 +40,14 @@ export function createPasswordResetService(deps: PasswordDeps) {
 
       const now = clock.now();
       const context: AuditContext = { actor: { type: "user", id: user.id }, ip: client.ip, requestId: client.requestId };
-      await db.$transaction(async (tx) => {
+      // Done after the answer: waiting for it would make an existing account answer measurably slower.
+      const work: Promise<void> = db.$transaction(async (tx) => {
         const token = await deps.tokenStore.issue(tx, user.id, "reset", now, RESET_TOKEN_TTL_MS);
         await deps.outbox.enqueue(tx, { ...passwordMail.reset({ to: user.email, tenantName: tenant.name, link: passwordLink(deps, tenant.region, "reset", token) }), kind: "password_reset", tenantId: tenant.id });
         await deps.auditStore.insert(tx, context, { type: "password.reset_requested", tenantId: tenant.id, target: { type: "user", id: user.id } });
-      });
+      }).catch((error: unknown) => deps.logger.error({ err: { message: (error as Error).message }, userId: user.id }, "reset link could not be issued"));
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
       return { throttled: false };
     },
 
@@ -51,6 +58,11 @@ export function createPasswordResetService(deps: PasswordDeps) {
       if (user.status !== "active" || !local) return;
       const token = await deps.tokenStore.issue(tx, user.id, "invite", clock.now(), INVITE_TOKEN_TTL_MS);
       await deps.outbox.enqueue(tx, { ...passwordMail.invite({ to: user.email, tenantName: tenant.name, link: passwordLink(deps, tenant.region, "reset", token) }), kind: "invitation", tenantId: tenant.id });
+    },
+
+    /** Resolves once every reset link requested so far is issued (or has failed and been logged). */
+    async whenIdle(): Promise<void> {
+      await Promise.all([...inFlight]);
     },
 
     /** Whether a link still works, for showing the form; it is not used up here. */
@@ -82,7 +94,7 @@ export function createPasswordResetService(deps: PasswordDeps) {
           type: "password.changed", tenantId: tenant.id, target: { type: "user", id: user.id },
           data: { by: row.purpose === "invite" ? "invitation" : "reset", ...(verdict.breachCheckUnavailable ? { breachCheckUnavailable: verdict.breachCheckUnavailable.error } : {}) },
         });
-        await deps.outbox.enqueue(tx, { ...passwordMail.changed(user.email, tenant.name), kind: "password_changed", tenantId: tenant.id });
+        await deps.outbox.enqueue(tx, { ...passwordMail.changed(user.email, tenant.name, "all_ended"), kind: "password_changed", tenantId: tenant.id });
         return true;
       });
       if (!done) return { kind: "invalid_token" };

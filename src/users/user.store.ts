@@ -4,6 +4,10 @@ import { emailKeyOf } from "./user.schemas";
 
 export type UserListFilter = { tenantId: string; afterId?: string; limit: number; email?: string; status?: "active" | "deactivated"; kind?: "member" | "contractor" | "client" };
 
+function endOpenLinks(tx: DbTx, userId: string, at: Date) {
+  return tx.passwordToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: at } });
+}
+
 export function createUserStore() {
   return {
     findInTenant: (db: Db | DbTx, tenantId: string, id: string) => db.user.findFirst({ where: { id, tenantId } }),
@@ -13,13 +17,15 @@ export function createUserStore() {
       tx.user.create({
         data: { ...input, tenantId, emailKey: emailKeyOf(input.email), ...(password ? { passwordHash: password.hash, passwordChangedAt: password.at } : {}) },
       }),
-    update: (
+    update: async (
       tx: DbTx,
       id: string,
       input: Omit<UserUpdateInput, "status" | "password">,
       extra: { status?: { status: "active" | "deactivated"; deactivatedAt: Date | null }; password?: { hash: string; at: Date } } = {},
-    ) =>
-      tx.user.update({
+    ) => {
+      // A new password or a corrected address ends every link mailed before it (reset, invitation).
+      if (extra.password || input.email) await endOpenLinks(tx, id, extra.password?.at ?? new Date());
+      return tx.user.update({
         where: { id },
         data: {
           ...input,
@@ -27,12 +33,14 @@ export function createUserStore() {
           ...(extra.status ?? {}),
           ...(extra.password ? { passwordHash: extra.password.hash, passwordChangedAt: extra.password.at } : {}),
         },
-      }),
+      });
+    },
     setPasswordHash: (db: Db | DbTx, id: string, passwordHash: string, changedAt: Date) =>
       db.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: changedAt } }),
     /** A new password ends any forced rotation and completes the user's open rotation campaigns. */
     async setPasswordAfterRotation(tx: DbTx, id: string, passwordHash: string, at: Date) {
       await tx.rotationCampaignUser.updateMany({ where: { userId: id, outcome: "flagged", completedAt: null }, data: { completedAt: at } });
+      await endOpenLinks(tx, id, at);
       return tx.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: at, passwordRotation: null } });
     },
     setTotp: (tx: DbTx, id: string, sealedSecret: string | null, enrolledAt: Date | null) =>
