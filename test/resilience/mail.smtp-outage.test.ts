@@ -1,37 +1,33 @@
 // SMTP goes down, or a sender dies mid-batch: mail must wait in the outbox and go out exactly once later, never be lost.
-import { randomBytes } from "node:crypto";
+import { createPrivateDatabase } from "../support/private-database";
 import type { AddressInfo } from "node:net";
-import { Client } from "pg";
 import { SMTPServer } from "smtp-server";
 import { ManualClock } from "../../src/platform/clock";
-import { migrateDatabase } from "../../src/platform/db/migrate";
 import { createPrismaClient, type Db } from "../../src/platform/db/prisma";
 import { createLogger } from "../../src/platform/logger";
 import { createSmtpMailer, type Mailer } from "../../src/platform/mail/mailer";
 import { createOutboxSender, exponentialBackoff } from "../../src/platform/mail/outbox-sender";
 import { createOutboxStore } from "../../src/platform/mail/outbox.store";
-import { adminDatabaseUrl, databaseUrlFor } from "../support/test-env";
 
 // A database of its own: no other sender of this test run may claim these rows, and counts stay exact.
-const database = `gatehouse_outbox_outage_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
 const store = createOutboxStore();
 const logger = createLogger({ level: "silent" });
 const MINUTE = 60_000;
 let db: Db;
+let privateDb: { url: string; drop(): Promise<void> };
 const mailers: Mailer[] = [];
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  await adminQuery(`CREATE DATABASE "${database}"`);
-  await migrateDatabase(databaseUrlFor(database));
-  db = createPrismaClient(databaseUrlFor(database));
+  privateDb = await createPrivateDatabase("smtp_outage");
+  db = createPrismaClient(privateDb.url);
 });
 
 afterAll(async () => {
   await Promise.all(mailers.map((m) => m.close()));
   await Promise.all(receivers.map((r) => r.close()));
   await db?.$disconnect();
-  await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  await privateDb?.drop();
 });
 
 beforeEach(() => db.mailOutbox.deleteMany());
@@ -178,12 +174,3 @@ async function freePort(): Promise<number> {
   return receiver.port;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const admin = new Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}

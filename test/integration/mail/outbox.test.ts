@@ -1,29 +1,26 @@
+import { createPrivateDatabase } from "../../support/private-database";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { Client } from "pg";
 import { SMTPServer } from "smtp-server";
 import { systemClock } from "../../../src/platform/clock";
-import { migrateDatabase } from "../../../src/platform/db/migrate";
 import { createPrismaClient, type Db } from "../../../src/platform/db/prisma";
 import { createLogger } from "../../../src/platform/logger";
 import { createSmtpMailer, type Mailer } from "../../../src/platform/mail/mailer";
 import { createOutboxSender, exponentialBackoff } from "../../../src/platform/mail/outbox-sender";
 import { createOutboxStore, type OutboxMailInput } from "../../../src/platform/mail/outbox.store";
-import { adminDatabaseUrl, databaseUrlFor } from "../../support/test-env";
 
 // A database of its own: an outbox sender started by any other test of this run must not claim these rows.
-const database = `gatehouse_outbox_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
 const store = createOutboxStore();
 const silent = createLogger({ level: "silent" });
 let db: Db;
+let privateDb: { url: string; drop(): Promise<void> };
 let smtp: Receiver;
 const mailers: Mailer[] = [];
 
 beforeAll(async () => {
-  await adminQuery(`CREATE DATABASE "${database}"`);
-  await migrateDatabase(databaseUrlFor(database));
-  db = createPrismaClient(databaseUrlFor(database));
+  privateDb = await createPrivateDatabase("outbox");
+  db = createPrismaClient(privateDb.url);
   smtp = await startReceiver();
 });
 
@@ -31,7 +28,7 @@ afterAll(async () => {
   await Promise.all(mailers.map((m) => m.close()));
   await smtp?.close();
   await db?.$disconnect();
-  await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  await privateDb?.drop();
 });
 
 const resetMail = (subject: string, extra: Partial<OutboxMailInput> = {}): OutboxMailInput => ({
@@ -219,12 +216,3 @@ async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<voi
   }
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const admin = new Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}

@@ -1,6 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { Client } from "pg";
-import { migrateDatabase } from "../../../src/platform/db/migrate";
+import { createPrivateDatabase } from "../../support/private-database";
 import { createLogger } from "../../../src/platform/logger";
 import { createSmtpMailer } from "../../../src/platform/mail/mailer";
 import { createOutboxSender } from "../../../src/platform/mail/outbox-sender";
@@ -8,7 +6,6 @@ import { createOutboxStore } from "../../../src/platform/mail/outbox.store";
 import { oathtoolCode } from "../../support/browser";
 import { ManualClock, startTestApp, type TestApp } from "../../support/harness";
 import { adminApi, auditOf, CookieBrowser, createTenant, createUser, enrolTotp, PASSWORD, passwordStep, setCookiesOf, STEP_MS } from "../../support/login-helpers";
-import { adminDatabaseUrl, databaseUrlFor } from "../../support/test-env";
 import { askForReset, decodeQuotedPrintable, hasPassword, latestToken, LINK_ENV, linkIn, mailsTo, NEW_PASSWORD, SESSION_COOKIE, sessionsOf, signInWithTotp, startSmtpReceiver, submitReset, titleOf, tokenOf, uniqueEmail } from "./helpers";
 
 let t: TestApp;
@@ -167,18 +164,12 @@ describe("after a reset", () => {
 
 describe("through a real SMTP receiver", () => {
   // A database of its own: the sender claims every due row, and other files' mails are not ours to send.
-  const database = `gatehouse_pwmail_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
-  const adminQuery = async (sql: string) => {
-    const admin = new Client({ connectionString: adminDatabaseUrl() });
-    await admin.connect();
-    await admin.query(sql).finally(() => admin.end());
-  };
-  afterAll(() => adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  afterAll(() => database?.drop());
 
   it("delivers the reset mail, whose link sets the password", async () => {
-    await adminQuery(`CREATE DATABASE "${database}"`);
-    await migrateDatabase(databaseUrlFor(database));
-    const own = await startTestApp({ ...LINK_ENV, DATABASE_URL: databaseUrlFor(database) });
+    database = await createPrivateDatabase("pwmail");
+    const own = await startTestApp({ ...LINK_ENV, DATABASE_URL: database.url });
     const smtp = await startSmtpReceiver();
     const mailer = createSmtpMailer(`smtp://127.0.0.1:${smtp.port}?ignoreTLS=true`, "Gatehouse <no-reply@gatehouse.test>");
     try {

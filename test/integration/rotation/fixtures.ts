@@ -1,12 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { Client } from "pg";
+import { createPrivateDatabase } from "../../support/private-database";
 import { createAuditStore } from "../../../src/audit/audit.store";
 import { createRotationCampaignStore } from "../../../src/passwords/rotation-campaign.store";
 import { createRotationWorker } from "../../../src/passwords/rotation-campaign.worker";
 import type { Db } from "../../../src/platform/db/prisma";
 import { createOutboxStore } from "../../../src/platform/mail/outbox.store";
 import { startTestApp, type TestApp } from "../../support/harness";
-import { adminDatabaseUrl, databaseUrlFor } from "../../support/test-env";
 
 export type Outcome = "flagged" | "skipped_deactivated" | "skipped_sso_only";
 export type Kind = "member" | "contractor" | "client";
@@ -16,29 +14,19 @@ export type UserSpec = { kind: Kind; status?: "active" | "deactivated"; password
 // Any non-null string is a "local password" to the campaign; nobody logs in with these.
 const FAKE_HASH = "$2b$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0";
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: adminDatabaseUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * A Gatehouse on a database of its own. A worker's runOnce processes every running campaign of its
  * database, and an "all" campaign flags every user in it: neither may reach other suites' rows.
  */
 export async function startPrivateApp(label: string): Promise<{ t: TestApp; close(): Promise<void> }> {
-  const database = `gatehouse_${label}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
-  await adminQuery(`CREATE DATABASE "${database}"`);
-  const t = await startTestApp({ DATABASE_URL: databaseUrlFor(database) });
+  const database = await createPrivateDatabase(label);
+  const t = await startTestApp({ DATABASE_URL: database.url });
   return {
     t,
     async close() {
       await t.close();
-      await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await database.drop();
     },
   };
 }
