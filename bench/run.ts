@@ -1,12 +1,11 @@
-// Load benchmark: each scenario against Gatehouse and against a bare Express server doing the same reads,
-// in the same run, on this machine's PostgreSQL and Redis. Usage: npm run bench -- --help
+// Benchmarks: each scenario against Gatehouse and against a baseline doing the same work by hand, in the
+// same run, on this machine's PostgreSQL and Redis. Usage: npm run bench -- --help
 import { startBaselineServer, type BaselineServer } from "./lib/baseline-server";
 import { migrateBenchDatabase, startBenchGatehouse, type BenchGatehouse } from "./lib/gatehouse";
-import { checkTarget, measurePair, type LoadSettings } from "./lib/load";
 import { benchRedisUrl, createThrowawayDatabase, deleteRedisPrefix, uniqueRedisPrefix, type ThrowawayDatabase } from "./lib/local-services";
 import { parseBenchOptions } from "./lib/options";
-import { compare, formatTable, machineDescription, writeLatest, type ScenarioResult } from "./lib/report";
-import type { Scenario } from "./lib/scenario";
+import { formatTable, machineDescription, writeLatest, type ScenarioResult } from "./lib/report";
+import type { BenchContext, LoadSettings, Scenario } from "./lib/scenario";
 import { scenarios as allScenarios } from "./scenarios";
 
 type Running = { database?: ThrowawayDatabase; gatehouse?: BenchGatehouse; baseline?: BaselineServer; redisPrefix: string; redisUrl: string };
@@ -18,7 +17,7 @@ async function main(): Promise<number> {
   const settings: LoadSettings = { connections: options.connections, duration: options.duration, warmup: options.warmup };
 
   const running: Running = { redisPrefix: uniqueRedisPrefix(), redisUrl: benchRedisUrl() };
-  armWatchdog(scenarios.length, settings, running);
+  armWatchdog(scenarios.reduce((total, s) => total + s.budgetSeconds(settings), 0), running);
   process.once("SIGINT", () => void cleanUp(running).finally(() => process.exit(130)));
   process.once("uncaughtException", (error) => {
     console.error(`bench failed: ${error.stack ?? error.message}`);
@@ -28,9 +27,10 @@ async function main(): Promise<number> {
   try {
     await startServers(running);
     const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) results.push(await runScenario(scenario, running, settings));
+    const context = benchContext(running);
+    for (const scenario of scenarios) results.push(await runScenario(scenario, context, settings));
     const machine = machineDescription();
-    console.log(`\n${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}; ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured per server (two halves, A B B A)\n`);
+    console.log(`\n${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}\n`);
     console.log(formatTable(results));
     console.log(`\nwritten to ${writeLatest(results, settings)}`);
     return results.some((r) => r.invalid) ? 1 : 0;
@@ -45,28 +45,32 @@ async function startServers(running: Running): Promise<void> {
   await migrateBenchDatabase(running.database.url);
   running.gatehouse = await startBenchGatehouse({ databaseUrl: running.database.url, redisUrl: running.redisUrl, redisPrefix: running.redisPrefix });
   // Same pool size as Gatehouse, so neither side wins by holding more connections.
-  running.baseline = await startBaselineServer({ databaseUrl: running.database.url, redisUrl: running.redisUrl, poolMax: running.gatehouse.poolMax });
+  running.baseline = await startBaselineServer({ databaseUrl: running.database.url, redisUrl: running.redisUrl, poolMax: running.gatehouse.settings.poolMax });
 }
 
-async function runScenario(scenario: Scenario, running: Running, settings: LoadSettings): Promise<ScenarioResult> {
-  const { gatehouse, baseline } = running;
+/** A scenario that fails is reported as invalid; the others still print their figures. */
+async function runScenario(scenario: Scenario, context: BenchContext, settings: LoadSettings): Promise<ScenarioResult> {
+  try {
+    return await scenario.run(context, settings);
+  } catch (error) {
+    const message = error instanceof Error ? error.stack ?? error.message : String(error);
+    console.error(`${scenario.name} failed: ${message}`);
+    return { name: scenario.name, description: scenario.description, method: "did not finish", figures: [], details: { error: message }, invalid: `failed: ${message.split("\n")[0]}` };
+  }
+}
+
+function benchContext({ gatehouse, baseline, redisPrefix }: Running): BenchContext {
   if (!gatehouse || !baseline) throw new Error("servers not started");
-  const state = await scenario.setup({
+  return {
     gatehouseUrl: gatehouse.url,
     adminToken: gatehouse.adminToken,
-    redisPrefix: running.redisPrefix,
+    gatehouse: gatehouse.settings,
+    redisPrefix,
     pg: baseline.pg,
     redis: baseline.redis,
     baselineRoutes: baseline.routes,
-  });
-  const gatehouseSide = { baseUrl: gatehouse.url, target: scenario.gatehouseTarget(state) };
-  const baselineSide = { baseUrl: baseline.url, target: scenario.baselineTarget(state) };
-  await checkTarget(gatehouseSide);
-  await checkTarget(baselineSide);
-
-  console.log(`${scenario.name}: measuring (warm-up, then gatehouse, baseline, baseline, gatehouse)...`);
-  const figures = await measurePair(gatehouseSide, baselineSide, settings);
-  return compare(scenario.name, scenario.description, figures.gatehouse, figures.baseline, scenario.goal);
+    baselineUrl: baseline.url,
+  };
 }
 
 /** Servers first (their pools hold connections to the database), then the database and the Redis keys. */
@@ -87,8 +91,8 @@ async function cleanUp(running: Running): Promise<void> {
 }
 
 /** The bench stops by itself even if a server hangs: after twice its planned time plus a minute. */
-function armWatchdog(scenarioCount: number, settings: LoadSettings, running: Running): void {
-  const plannedMs = scenarioCount * 2 * (settings.warmup + settings.duration) * 1000;
+function armWatchdog(plannedSeconds: number, running: Running): void {
+  const plannedMs = plannedSeconds * 1000;
   setTimeout(() => {
     console.error("bench: took too long, giving up");
     void cleanUp(running).finally(() => process.exit(2));

@@ -2,7 +2,6 @@ import { createApiKeyService } from "./admin/api-key.service";
 import { createApiKeyStore } from "./admin/api-key.store";
 import { createAuditService } from "./audit/audit.service";
 import { createAuditStore } from "./audit/audit.store";
-import type { Config, SecretKey } from "./config/load";
 import type { LocalLoginDeps } from "./local-login/deps";
 import { createLoginEntryService } from "./local-login/login-entry.service";
 import { createPendingLoginStore } from "./local-login/pending-login.store";
@@ -26,13 +25,9 @@ import { createRotationService } from "./passwords/rotation.service";
 import { AppError } from "./platform/errors";
 import { createOutboxSender } from "./platform/mail/outbox-sender";
 import { createOutboxStore } from "./platform/mail/outbox.store";
-import type { Clock } from "./platform/clock";
+import type { OpenedInfrastructure } from "./platform/infrastructure";
 import { SecretBox } from "./platform/crypto";
-import type { Db } from "./platform/db/prisma";
-import type { KvStore } from "./platform/kv/kv-store";
-import type { Logger } from "./platform/logger";
-import type { Mailer } from "./platform/mail/mailer";
-import { createAuthThrottle, type ThrottleBackend } from "./platform/throttle/throttle";
+import { createAuthThrottle } from "./platform/throttle/throttle";
 import { createAccountService } from "./sessions/account.service";
 import { createSessionAdminService } from "./sessions/session-admin.service";
 import { createSessionService } from "./sessions/session.service";
@@ -43,15 +38,7 @@ import { createTenantStore } from "./tenants/tenant.store";
 import { createUserService } from "./users/user.service";
 import { createUserStore } from "./users/user.store";
 
-export type Infrastructure = {
-  config: Config & { secretKeys: readonly SecretKey[] };
-  logger: Logger;
-  clock: Clock;
-  db: Db;
-  kv: KvStore;
-  mailer: Mailer;
-  throttleBackend: ThrottleBackend;
-};
+export type Infrastructure = Omit<OpenedInfrastructure, "close">;
 
 /** The one wiring point: stores, then services that take them as deps. */
 export function createContainer(infra: Infrastructure) {

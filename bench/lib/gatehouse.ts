@@ -10,8 +10,8 @@ type MigrateModule = typeof import("../../src/platform/db/migrate");
 
 const DIST = path.resolve(__dirname, "../../dist/src");
 
-/** The compiled build, as `npm start` runs it; `npm run bench` builds it first. */
-function loadBuild<T>(relative: string): T {
+/** A module of the compiled build, as `npm start` runs it; `npm run bench` builds it first. */
+export function loadBuild<T>(relative: string): T {
   const file = path.join(DIST, relative);
   if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run build" first (npm run bench does)`);
   return require(file) as T;
@@ -21,10 +21,14 @@ export async function migrateBenchDatabase(databaseUrl: string): Promise<void> {
   await loadBuild<MigrateModule>("platform/db/migrate.js").migrateDatabase(databaseUrl);
 }
 
-export type BenchGatehouse = { url: string; adminToken: string; poolMax: number; stop(): Promise<void> };
+/** The settings of the Gatehouse under test that a baseline has to match. */
+export type GatehouseSettings = { bcryptCost: number; poolMax: number; regionUrls: Readonly<Record<string, string>> };
+
+export type BenchGatehouse = { url: string; adminToken: string; settings: GatehouseSettings; stop(): Promise<void> };
 
 /**
- * Gatehouse in this process with production settings on the machine's PostgreSQL and Redis.
+ * Gatehouse in this process with production settings on the machine's PostgreSQL and Redis; BCRYPT_COST
+ * and DATABASE_POOL_MAX keep their production defaults (baselines read them from `settings`).
  * Nothing leaves 127.0.0.1: the breach check (an outside API by default) is off, and nothing listens on
  * SMTP_URL. A scenario that needs either starts its own stand-in on 127.0.0.1.
  */
@@ -55,7 +59,7 @@ export async function startBenchGatehouse(options: { databaseUrl: string; redisU
   return {
     url: running.url,
     adminToken,
-    poolMax: config.databasePoolMax,
+    settings: { bcryptCost: config.bcryptCost, poolMax: config.databasePoolMax, regionUrls: config.regionUrls },
     async stop() {
       await running.shutdown();
       rmSync(dataDir, { recursive: true, force: true });

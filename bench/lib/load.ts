@@ -1,4 +1,5 @@
-import autocannon from "autocannon";
+import path from "node:path";
+import autocannon, { type AutocannonOptions } from "autocannon";
 import { assertLocal } from "./local-services";
 import type { Target } from "./scenario";
 
@@ -8,8 +9,8 @@ export type Run = {
   requests: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
-  /** Responses outside 2xx, connection errors and timeouts: any of them spoils the figures. */
-  non2xx: number;
+  /** Responses with another status than the target expects, connection errors and timeouts: any of them spoils the figures. */
+  unexpected: number;
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
@@ -18,62 +19,120 @@ export type Run = {
 /** Several runs against one server, combined; the runs are kept for the JSON report. */
 export type Measurement = Omit<Run, "seconds"> & { requestsPerSecond: number; runs: Run[] };
 
-export type LoadSettings = { connections: number; duration: number; warmup: number };
-
 export type Side = { baseUrl: string; target: Target };
 
-/** Fails before the load if the target does not answer as the scenario expects. */
+/** How one run pushes: as fast as `connections` allow, or at a fixed rate spread over them. */
+export type Pace = { connections: number; seconds: number; ratePerSecond?: number };
+
+/** A light load fired at one fixed side during every measured half, to see what the main load does to it. */
+export type Probe = { side: Side; connections: number; ratePerSecond: number };
+
+export type PairSettings = { connections: number; duration: number; warmup: number };
+
+export type PairFigures = {
+  gatehouse: Measurement;
+  baseline: Measurement;
+  /** The probe's figures while Gatehouse, and while the baseline, was under load. */
+  probe?: { duringGatehouse: Measurement; duringBaseline: Measurement };
+};
+
+const CONNECTION_VARIANTS = path.join(__dirname, "connection-variants.js");
+
+/** Fails before the load if the target (each of its variants) does not answer as the scenario expects. */
 export async function checkTarget({ baseUrl, target }: Side): Promise<void> {
   const url = targetUrl(baseUrl, target);
-  const response = await fetch(url, { method: target.method, headers: target.headers, body: target.body });
-  const body = await response.text();
-  const problem = target.check(response.status, body);
-  if (problem) throw new Error(`${target.method} ${url}: ${problem} (status ${response.status}: ${body.slice(0, 300)})`);
+  const variants = target.perConnection?.length ? target.perConnection : [{}];
+  await Promise.all(variants.map(async (variant, i) => {
+    const response = await fetch(url, {
+      method: target.method,
+      headers: { ...target.headers, ...variant.headers },
+      body: variant.body ?? target.body,
+      // A redirect is an answer to check, not one to follow.
+      redirect: "manual",
+    });
+    const body = await response.text();
+    const problem = statusProblem(target, response.status) ?? target.check(response.status, body, response.headers);
+    if (problem) throw new Error(`${target.method} ${url} (variant ${i}): ${problem} (status ${response.status}: ${body.slice(0, 300)})`);
+  }));
+}
+
+function statusProblem(target: Target, status: number): string | undefined {
+  if (isExpected(target, status)) return undefined;
+  return target.expectStatus === undefined ? "expected a 2xx status" : `expected status ${target.expectStatus}`;
+}
+
+function isExpected(target: Target, status: number): boolean {
+  return target.expectStatus === undefined ? status >= 200 && status < 300 : status === target.expectStatus;
 }
 
 /**
  * Warms both servers, then measures them in two halves each, in the order A B B A: a change in the
  * machine's background load during the run then weighs on both sides alike instead of on one.
  */
-export async function measurePair(gatehouse: Side, baseline: Side, settings: LoadSettings): Promise<{ gatehouse: Measurement; baseline: Measurement }> {
+export async function measurePair(gatehouse: Side, baseline: Side, settings: PairSettings, probe?: Probe): Promise<PairFigures> {
+  const { connections } = settings;
   if (settings.warmup > 0) {
-    await fire(gatehouse, settings.connections, settings.warmup);
-    await fire(baseline, settings.connections, settings.warmup);
+    await fire(gatehouse, { connections, seconds: settings.warmup });
+    await fire(baseline, { connections, seconds: settings.warmup });
   }
   const half = settings.duration / 2;
-  const first = await fire(gatehouse, settings.connections, half);
-  const second = await fire(baseline, settings.connections, half);
-  const third = await fire(baseline, settings.connections, half);
-  const fourth = await fire(gatehouse, settings.connections, half);
-  return { gatehouse: combine([first, fourth]), baseline: combine([second, third]) };
+  const measureHalf = async (side: Side) => {
+    const [main, probed] = await Promise.all([
+      fire(side, { connections, seconds: half }),
+      probe ? fire(probe.side, { connections: probe.connections, seconds: half, ratePerSecond: probe.ratePerSecond }) : undefined,
+    ]);
+    return { main, probed };
+  };
+  const first = await measureHalf(gatehouse);
+  const second = await measureHalf(baseline);
+  const third = await measureHalf(baseline);
+  const fourth = await measureHalf(gatehouse);
+  const figures: PairFigures = { gatehouse: combine([first.main, fourth.main]), baseline: combine([second.main, third.main]) };
+  if (first.probed && second.probed && third.probed && fourth.probed) {
+    figures.probe = { duringGatehouse: combine([first.probed, fourth.probed]), duringBaseline: combine([second.probed, third.probed]) };
+  }
+  return figures;
 }
 
-async function fire({ baseUrl, target }: Side, connections: number, seconds: number): Promise<Run> {
-  const result = await autocannon({
+export async function fire({ baseUrl, target }: Side, pace: Pace): Promise<Run> {
+  const options: AutocannonOptions = {
     url: targetUrl(baseUrl, target),
     method: target.method,
     headers: target.headers,
     body: target.body,
-    connections,
-    duration: seconds,
+    connections: pace.connections,
+    duration: pace.seconds,
     // The load comes from a worker thread so that it does not share an event loop with the servers.
     workers: 1,
-    timeout: 10,
-  });
+    timeout: target.timeoutSeconds ?? 10,
+  };
+  if (target.perConnection?.length) {
+    options.setupClient = CONNECTION_VARIANTS;
+    options.initialContext = { connectionVariants: target.perConnection };
+  }
+  if (pace.ratePerSecond !== undefined) {
+    options.overallRate = pace.ratePerSecond;
+    // autocannon 9 "corrects" rate-limited latencies with an expected interval of ceil(1 / rate) ms, i.e.
+    // 1 ms, and so adds made-up short samples; the measured latency of each request is what we want.
+    options.ignoreCoordinatedOmission = true;
+  }
+  const result = await autocannon(options);
+  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
+  const unexpected = Object.entries(statusCodes).reduce((sum, [code, count]) => sum + (isExpected(target, Number(code)) ? 0 : count), 0);
   return {
     seconds: result.duration,
     requests: result.requests.total,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
-    non2xx: result.non2xx,
+    unexpected,
     errors: result.errors,
     timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    statusCodes,
   };
 }
 
 /** Throughput over the total time; percentiles as the request-weighted mean of the runs' percentiles. */
-function combine(runs: Run[]): Measurement {
+export function combine(runs: Run[]): Measurement {
   const sum = (pick: (run: Run) => number) => runs.reduce((total, run) => total + pick(run), 0);
   const requests = sum((run) => run.requests);
   const weighted = (pick: (run: Run) => number) => (requests > 0 ? sum((run) => pick(run) * run.requests) / requests : Number.NaN);
@@ -86,12 +145,19 @@ function combine(runs: Run[]): Measurement {
     requests,
     latencyP50Ms: weighted((run) => run.latencyP50Ms),
     latencyP99Ms: weighted((run) => run.latencyP99Ms),
-    non2xx: sum((run) => run.non2xx),
+    unexpected: sum((run) => run.unexpected),
     errors: sum((run) => run.errors),
     timeouts: sum((run) => run.timeouts),
     statusCodes,
     runs,
   };
+}
+
+/** Why a measurement cannot be trusted, or undefined when it can. */
+export function spoiled(what: string, m: Measurement): string | undefined {
+  if (m.requests === 0) return `${what}: no request completed`;
+  if (m.unexpected + m.errors + m.timeouts === 0) return undefined;
+  return `${what}: ${m.unexpected} unexpected statuses, ${m.errors} errors, ${m.timeouts} timeouts (status codes ${JSON.stringify(m.statusCodes)})`;
 }
 
 function targetUrl(baseUrl: string, target: Target): string {

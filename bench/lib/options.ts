@@ -1,18 +1,15 @@
 import { parseArgs } from "node:util";
+import type { LoadSettings } from "./scenario";
 
-export type BenchOptions = {
-  connections: number;
-  /** Measured seconds per server and scenario. */
-  duration: number;
-  /** Discarded seconds before each measurement. */
-  warmup: number;
+export type BenchOptions = LoadSettings & {
   /** Run only scenarios whose name contains this. */
   only?: string;
 };
 
 const USAGE = `usage: npm run bench -- [--connections N] [--duration S] [--warmup S] [--only NAME]
   --connections  concurrent connections per run (default 10)
-  --duration     measured seconds per server and scenario (default 8)
+  --duration     measured seconds per server in every load scenario (default: the scenario's,
+                 8 s; login-storm 20 s)
   --warmup       discarded warm-up seconds before each measurement (default 2)
   --only         run only the scenarios whose name contains NAME`;
 
@@ -21,7 +18,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     args: argv,
     options: {
       connections: { type: "string", default: "10" },
-      duration: { type: "string", default: "8" },
+      duration: { type: "string" },
       warmup: { type: "string", default: "2" },
       only: { type: "string" },
       help: { type: "boolean", default: false },
@@ -34,7 +31,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   }
   return {
     connections: positiveInt("--connections", values.connections, 1, 1000),
-    duration: positiveInt("--duration", values.duration, 1, 600),
+    duration: values.duration === undefined ? undefined : positiveInt("--duration", values.duration, 2, 600),
     warmup: positiveInt("--warmup", values.warmup, 0, 60),
     only: values.only,
   };

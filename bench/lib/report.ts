@@ -1,63 +1,77 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { LoadSettings, Measurement } from "./load";
-import type { Goal } from "./scenario";
+import type { LoadSettings } from "./scenario";
+
+/** One figure of a scenario, for Gatehouse and (when there is one) for its baseline in the same run. */
+export type Figure = {
+  label: string;
+  /** Which way is better: it says how to read the ratio. */
+  better: "higher" | "lower";
+  digits: number;
+  gatehouse: number;
+  baseline?: number;
+  /** Gatehouse divided by baseline. */
+  ratio?: number;
+  /** A bound to stay within; reported, never fatal. */
+  goal?: { description: string; met: boolean };
+};
 
 export type ScenarioResult = {
   name: string;
   description: string;
-  gatehouse: Measurement;
-  baseline: Measurement;
-  /** Gatehouse divided by baseline: below 1 is slower for req/s, above 1 is slower for latency. */
-  ratio: { requestsPerSecond: number; latencyP50: number; latencyP99: number };
-  goal?: Goal & { met: boolean };
-  /** Why the figures cannot be trusted (errors or non-2xx responses), if they cannot. */
+  /** How it was measured (load, durations, order), printed under the table. */
+  method: string;
+  figures: Figure[];
+  /** What the reader must know to read the figures. */
+  notes?: string[];
+  /** The raw measurements, for the JSON report. */
+  details: Record<string, unknown>;
+  /** Why the figures cannot be trusted (errors, unexpected statuses, failed checks), if they cannot. */
   invalid?: string;
 };
 
-export function compare(name: string, description: string, gatehouse: Measurement, baseline: Measurement, goal?: Goal): ScenarioResult {
-  const ratio = {
-    requestsPerSecond: divide(gatehouse.requestsPerSecond, baseline.requestsPerSecond),
-    latencyP50: divide(gatehouse.latencyP50Ms, baseline.latencyP50Ms),
-    latencyP99: divide(gatehouse.latencyP99Ms, baseline.latencyP99Ms),
-  };
-  const problems = [spoiled("gatehouse", gatehouse), spoiled("baseline", baseline)].filter((p) => p !== undefined);
-  const result: ScenarioResult = { name, description, gatehouse, baseline, ratio };
-  if (problems.length > 0) result.invalid = problems.join("; ");
-  if (goal) {
-    const met = (goal.minThroughputRatio === undefined || ratio.requestsPerSecond >= goal.minThroughputRatio)
-      && (goal.maxP99Ms === undefined || gatehouse.latencyP99Ms <= goal.maxP99Ms);
-    result.goal = { ...goal, met };
+export function figure(
+  label: string,
+  better: Figure["better"],
+  digits: number,
+  gatehouse: number,
+  baseline?: number,
+  goal?: Figure["goal"],
+): Figure {
+  const result: Figure = { label, better, digits, gatehouse };
+  if (baseline !== undefined) {
+    result.baseline = baseline;
+    result.ratio = baseline > 0 ? gatehouse / baseline : Number.NaN;
   }
+  if (goal) result.goal = goal;
   return result;
 }
 
-function spoiled(server: string, m: Measurement): string | undefined {
-  if (m.requests === 0) return `${server}: no request completed`;
-  if (m.non2xx + m.errors + m.timeouts === 0) return undefined;
-  return `${server}: ${m.non2xx} non-2xx, ${m.errors} errors, ${m.timeouts} timeouts (status codes ${JSON.stringify(m.statusCodes)})`;
-}
-
-function divide(a: number, b: number): number {
-  return b > 0 ? a / b : Number.NaN;
-}
-
 export function formatTable(results: ScenarioResult[]): string {
-  const header = ["scenario", "server", "req/s", "p50 ms", "p99 ms"];
+  const header = ["scenario", "figure", "gatehouse", "baseline", "ratio", "goal"];
   const rows: string[][] = [];
   for (const r of results) {
-    rows.push([r.name, "gatehouse", fixed(r.gatehouse.requestsPerSecond, 0), fixed(r.gatehouse.latencyP50Ms, 1), fixed(r.gatehouse.latencyP99Ms, 1)]);
-    rows.push(["", "baseline", fixed(r.baseline.requestsPerSecond, 0), fixed(r.baseline.latencyP50Ms, 1), fixed(r.baseline.latencyP99Ms, 1)]);
-    rows.push(["", "gatehouse/baseline", times(r.ratio.requestsPerSecond), times(r.ratio.latencyP50), times(r.ratio.latencyP99)]);
+    r.figures.forEach((f, i) => {
+      rows.push([
+        i === 0 ? r.name : "",
+        f.label,
+        fixed(f.gatehouse, f.digits),
+        f.baseline === undefined ? "-" : fixed(f.baseline, f.digits),
+        f.ratio === undefined ? "-" : times(f.ratio),
+        f.goal ? `${f.goal.description}: ${f.goal.met ? "met" : "MISSED"}` : "",
+      ]);
+    });
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  const left = new Set([0, 1, 5]);
+  const line = (cells: string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ").trimEnd();
   const notes = results.flatMap((r) => [
-    ...(r.goal ? [`${r.name}: goal ${r.goal.met ? "met" : "MISSED"} (${r.goal.description})`] : []),
-    ...(r.invalid ? [`${r.name}: figures not valid: ${r.invalid}`] : []),
+    `${r.name}: ${r.description}; ${r.method}.`,
+    ...(r.notes ?? []).map((note) => `  ${note}`),
+    ...(r.invalid ? [`  FIGURES NOT VALID: ${r.invalid}`] : []),
   ]);
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", ...notes].join("\n");
 }
 
 function fixed(value: number, digits: number): string {

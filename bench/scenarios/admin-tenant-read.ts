@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { defineScenario, type BenchContext, type Target } from "../lib/scenario";
+import { defineLoadScenario } from "../lib/load-scenario";
+import type { BenchContext, Target } from "../lib/scenario";
 
 type State = { slug: string; token: string };
 
@@ -53,7 +54,7 @@ function addBaselineRoute({ pg, redis, redisPrefix, baselineRoutes }: BenchConte
   });
 }
 
-export const adminTenantRead = defineScenario<State>({
+export const adminTenantRead = defineLoadScenario<State>({
   name: "admin-tenant-read",
   description: "GET /api/v1/tenants/{slug} with a full-scope API key",
   setup: seedTenant,

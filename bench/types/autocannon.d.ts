@@ -12,6 +12,13 @@ declare module "autocannon" {
     /** Fire requests from this many worker threads, leaving the calling thread to the servers under test. */
     workers?: number;
     timeout?: number;
+    /** Absolute path of a CommonJS module whose default export is called with each connection's client. */
+    setupClient?: string;
+    /** Copied into every connection (setupClient can read it as `client.opts.initialContext`). */
+    initialContext?: Record<string, unknown>;
+    /** Requests per second over all connections (per worker). */
+    overallRate?: number;
+    ignoreCoordinatedOmission?: boolean;
   };
 
   export type AutocannonResult = {
