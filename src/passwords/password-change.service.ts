@@ -34,7 +34,7 @@ export function createPasswordChangeService(deps: PasswordDeps) {
       const context: AuditContext = { actor: { type: "user", id: user.id }, ip: client.ip, requestId: client.requestId };
       await db.$transaction(async (tx) => {
         await deps.userStore.setPasswordAfterRotation(tx, user.id, hash, now);
-        await deps.auditStore.insert(tx, context, { type: "password.changed", tenantId: tenant.id, target: { type: "user", id: user.id }, data: { by: "user", endedOtherSessions: input.endOtherSessions } });
+        await deps.auditStore.insert(tx, context, { type: "password.changed", tenantId: tenant.id, target: { type: "user", id: user.id }, data: { by: "user", endedOtherSessions: input.endOtherSessions, ...(verdict.breachCheckUnavailable ? { breachCheckUnavailable: verdict.breachCheckUnavailable.error } : {}) } });
         await deps.outbox.enqueue(tx, { ...passwordMail.changed(user.email, tenant.name, input.endOtherSessions ? "others_ended" : "others_kept"), kind: "password_changed", tenantId: tenant.id });
       });
       if (input.endOtherSessions) await deps.sessions.revokeUserSessions(user.id, { except: session.id });
