@@ -32,6 +32,11 @@ import { createAccountService } from "./sessions/account.service";
 import { createSessionAdminService } from "./sessions/session-admin.service";
 import { createSessionService } from "./sessions/session.service";
 import { createSessionStore } from "./sessions/session.store";
+import { createSsoConnectionService } from "./sso/connection.service";
+import { createSsoConnectionStore } from "./sso/connection.store";
+import { discoverIssuer } from "./sso/oidc-discovery";
+import { createSsoPolicyService } from "./sso/sso-policy.service";
+import { createSsoPolicyStore } from "./sso/sso-policy.store";
 import { createAllowlistImpact } from "./tenants/allowlist-impact";
 import { createTenantService } from "./tenants/tenant.service";
 import { createTenantStore } from "./tenants/tenant.store";
@@ -47,6 +52,8 @@ export function createContainer(infra: Infrastructure) {
   const tenantStore = createTenantStore();
   const userStore = createUserStore();
   const apiKeyStore = createApiKeyStore();
+  const ssoConnectionStore = createSsoConnectionStore();
+  const ssoPolicyStore = createSsoPolicyStore();
   const recoveryCodeStore = createRecoveryCodeStore();
   const recoveryNotices = createRecoveryCodeNotices({ kv });
   const sessions = createSessionService({ store: createSessionStore({ kv, clock }), clock });
@@ -102,6 +109,13 @@ export function createContainer(infra: Infrastructure) {
     rotation: createRotationService(passwordDeps),
     rotationCampaigns: createRotationCampaignService({ ...passwordDeps, campaigns, wakeWorker: () => rotationWorker.wake() }),
     rotationWorker,
+    ssoConnections: createSsoConnectionService({
+      db, clock, auditStore, connectionStore: ssoConnectionStore, policyStore: ssoPolicyStore, secretBox: new SecretBox(config.secretKeys),
+      discover: discoverIssuer,
+      // Plain-http issuers only outside production (a local test IdP).
+      discovery: { timeoutMs: 5000, allowHttp: config.env !== "production" },
+    }),
+    ssoPolicy: createSsoPolicyService({ db, auditStore, connectionStore: ssoConnectionStore, policyStore: ssoPolicyStore }),
     outboxSender: createOutboxSender({ db, store: outbox, mailer, clock, logger }),
   };
 }

@@ -6,6 +6,8 @@ import type { MfaAdminService } from "../mfa/mfa-admin.service";
 import type { RotationCampaignService } from "../passwords/rotation-campaign.service";
 import type { RotationService } from "../passwords/rotation.service";
 import type { SessionAdminService } from "../sessions/session-admin.service";
+import type { SsoConnectionService } from "../sso/connection.service";
+import type { SsoPolicyService } from "../sso/sso-policy.service";
 import type { AllowlistImpact } from "../tenants/allowlist-impact";
 import type { TenantService } from "../tenants/tenant.service";
 import type { UserService } from "../users/user.service";
@@ -14,6 +16,7 @@ import type { ApiKeyService } from "./api-key.service";
 import { apiKeysRouter } from "./api-keys.routes";
 import { auditRouter } from "./audit.routes";
 import { rotationsRouter } from "./rotations.routes";
+import { ssoRouter } from "./sso.routes";
 import { tenantsRouter } from "./tenants.routes";
 import { userSessionsRouter } from "./user-sessions.routes";
 import { usersRouter } from "./users.routes";
@@ -28,6 +31,8 @@ export type AdminDeps = {
   allowlistImpact: AllowlistImpact;
   rotation: RotationService;
   rotationCampaigns: RotationCampaignService;
+  ssoConnections: SsoConnectionService;
+  ssoPolicy: SsoPolicyService;
   regions: readonly string[];
   jsonBodyLimitBytes: number;
 };
@@ -44,5 +49,6 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(auditRouter(deps));
   router.use(apiKeysRouter(deps));
   router.use(rotationsRouter(deps));
+  router.use(ssoRouter(deps));
   return router;
 }
