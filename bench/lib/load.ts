@@ -1,4 +1,5 @@
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import autocannon, { type AutocannonOptions } from "autocannon";
 import { assertLocal } from "./local-services";
 import type { Target } from "./scenario";
@@ -24,16 +25,18 @@ export type Side = { baseUrl: string; target: Target };
 /** How one run pushes: as fast as `connections` allow, or at a fixed rate spread over them. */
 export type Pace = { connections: number; seconds: number; ratePerSecond?: number };
 
-/** A light load fired at one fixed side during every measured half, to see what the main load does to it. */
-export type Probe = { side: Side; connections: number; ratePerSecond: number };
-
 export type PairSettings = { connections: number; duration: number; warmup: number };
 
-export type PairFigures = {
+export type Server = "gatehouse" | "baseline";
+
+/** Something measured alongside every measured half (a probe, a gauge), told which server is under load. */
+export type Companion<C> = (server: Server, seconds: number) => Promise<C>;
+
+export type PairFigures<C = never> = {
   gatehouse: Measurement;
   baseline: Measurement;
-  /** The probe's figures while Gatehouse, and while the baseline, was under load. */
-  probe?: { duringGatehouse: Measurement; duringBaseline: Measurement };
+  /** What the companion returned during each half of each server, in order. */
+  companions: Record<Server, C[]>;
 };
 
 const CONNECTION_VARIANTS = path.join(__dirname, "connection-variants.js");
@@ -69,29 +72,33 @@ function isExpected(target: Target, status: number): boolean {
  * Warms both servers, then measures them in two halves each, in the order A B B A: a change in the
  * machine's background load during the run then weighs on both sides alike instead of on one.
  */
-export async function measurePair(gatehouse: Side, baseline: Side, settings: PairSettings, probe?: Probe): Promise<PairFigures> {
+export async function measurePair<C = never>(gatehouse: Side, baseline: Side, settings: PairSettings, companion?: Companion<C>): Promise<PairFigures<C>> {
   const { connections } = settings;
   if (settings.warmup > 0) {
-    await fire(gatehouse, { connections, seconds: settings.warmup });
-    await fire(baseline, { connections, seconds: settings.warmup });
+    await letInFlightFinish(await fire(gatehouse, { connections, seconds: settings.warmup }), connections);
+    await letInFlightFinish(await fire(baseline, { connections, seconds: settings.warmup }), connections);
   }
   const half = settings.duration / 2;
-  const measureHalf = async (side: Side) => {
-    const [main, probed] = await Promise.all([
-      fire(side, { connections, seconds: half }),
-      probe ? fire(probe.side, { connections: probe.connections, seconds: half, ratePerSecond: probe.ratePerSecond }) : undefined,
-    ]);
-    return { main, probed };
-  };
-  const first = await measureHalf(gatehouse);
-  const second = await measureHalf(baseline);
-  const third = await measureHalf(baseline);
-  const fourth = await measureHalf(gatehouse);
-  const figures: PairFigures = { gatehouse: combine([first.main, fourth.main]), baseline: combine([second.main, third.main]) };
-  if (first.probed && second.probed && third.probed && fourth.probed) {
-    figures.probe = { duringGatehouse: combine([first.probed, fourth.probed]), duringBaseline: combine([second.probed, third.probed]) };
+  const sides: Record<Server, Side> = { gatehouse, baseline };
+  const runs: Record<Server, Run[]> = { gatehouse: [], baseline: [] };
+  const companions: Record<Server, C[]> = { gatehouse: [], baseline: [] };
+  for (const server of ["gatehouse", "baseline", "baseline", "gatehouse"] as const) {
+    const [run, alongside] = await Promise.all([fire(sides[server], { connections, seconds: half }), companion?.(server, half)]);
+    runs[server].push(run);
+    if (companion) companions[server].push(alongside as C);
+    await letInFlightFinish(run, connections);
   }
-  return figures;
+  return { gatehouse: combine(runs.gatehouse), baseline: combine(runs.baseline), companions };
+}
+
+/**
+ * When a run stops, the server still works through the requests it had accepted (a login keeps its
+ * place in bcrypt's queue); waiting as long as those take keeps them out of the next run's figures.
+ */
+async function letInFlightFinish(run: Run, connections: number): Promise<void> {
+  if (run.requests === 0) return;
+  const seconds = Math.min(30, connections / (run.requests / run.seconds));
+  await sleep(seconds * 1000);
 }
 
 export async function fire({ baseUrl, target }: Side, pace: Pace): Promise<Run> {

@@ -52,6 +52,7 @@ export function formatTable(results: ScenarioResult[]): string {
   const header = ["scenario", "figure", "gatehouse", "baseline", "ratio", "goal"];
   const rows: string[][] = [];
   for (const r of results) {
+    if (r.figures.length === 0) rows.push([r.name, "no figures", "-", "-", "-", ""]);
     r.figures.forEach((f, i) => {
       rows.push([
         i === 0 ? r.name : "",
