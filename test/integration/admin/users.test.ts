@@ -51,6 +51,19 @@ describe("users admin API", () => {
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
+  it.each([
+    ["a short password", "short-pw"],
+    ["a common password", "password1234"],
+    ["a password made of the email's local part", "policy.checkpolicy.check"],
+  ])("refuses %s set by an admin, saying why, and creates nothing", async (_label, password) => {
+    const res = await t.api().post(users()).send({ email: "policy.check@example.com", name: "P", kind: "contractor", password });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.length).toBeGreaterThan(0);
+    for (const error of res.body.errors) expect(error).toEqual({ path: "password", message: expect.any(String) });
+    expect(JSON.stringify(res.body)).not.toContain(password);
+    expect((await t.api().get(users()).query({ email: "policy.check@" })).body.items).toEqual([]);
+  });
+
   it("deactivates and reactivates a user, keeping the record, with audit events", async () => {
     const created = await t.api().post(users()).send({ email: "cancel@example.com", name: "Cancelled", kind: "client" }).expect(201);
     const off = await t.api().patch(`${users()}/${created.body.id}`).send({ status: "deactivated" });
