@@ -1,5 +1,5 @@
 import type { Express, Request } from "express";
-import ipaddr from "ipaddr.js";
+import { normaliseIp } from "../ip";
 
 /**
  * The one rule for "who is the client": X-Forwarded-For counts only through proxies listed in
@@ -14,11 +14,4 @@ export function clientIp(req: Request): string {
   return normaliseIp(req.ip ?? req.socket.remoteAddress ?? "");
 }
 
-export function normaliseIp(address: string): string {
-  if (!ipaddr.isValid(address)) return address;
-  const parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (parsed as ipaddr.IPv6).toIPv4Address().toString();
-  }
-  return parsed.toString();
-}
+export { normaliseIp };

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import ipaddr from "ipaddr.js";
+import { parseIp } from "../ip";
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from "rate-limiter-flexible";
 import { sha256Hex } from "../crypto";
 
@@ -87,8 +87,8 @@ function assertPolicy(policy: ThrottlePolicy): void {
 
 /** An IPv6 holder usually controls a whole /64, so it counts as one address. */
 function ipKey(ip: string): string {
-  if (!ipaddr.isValid(ip)) return ip;
-  const address = ipaddr.process(ip);
+  const address = parseIp(ip);
+  if (!address) return ip;
   if (address.kind() === "ipv4") return address.toString();
   return `${address.toNormalizedString().split(":").slice(0, 4).join(":")}::/64`;
 }
