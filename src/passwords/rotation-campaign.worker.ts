@@ -1,14 +1,20 @@
 import type { AuditContext } from "../audit/audit-event";
+import type { DbTx } from "../platform/db/prisma";
 import type { PasswordDeps } from "./deps";
 import type { CampaignRow, ClaimedUser, RotationCampaignStore } from "./rotation-campaign.store";
 import { rotationNotice } from "./rotation.service";
 
 type Deps = PasswordDeps & { campaigns: RotationCampaignStore; batchSize?: number; pollMs?: number };
 
+/** What one batch transaction found: users flagged (sessions still to end), no users left, or the campaign no longer running. */
+type BatchResult = { state: "processed"; flagged: string[] } | { state: "exhausted" } | { state: "stopped" };
+
 /**
- * Runs rotation campaigns to the end. Each batch claims its users, flags them, queues their mail and
- * writes their audit events in one transaction, so a crash loses nothing and repeats nothing: the next
- * run (here or on another instance) continues with the users that have no progress row yet.
+ * Runs rotation campaigns to the end. Each batch takes the campaign's cursor, records its users'
+ * outcomes, flags them, queues their mail, writes their audit events and moves the cursor, in one
+ * transaction: a crash loses nothing and repeats nothing, and the next run (here or on another
+ * instance) continues after the last committed batch. Sessions are ended after the commit (Redis is
+ * not part of the transaction); the progress rows say whose are still to end.
  */
 export function createRotationWorker(deps: Deps) {
   const batchSize = deps.batchSize ?? 500;
@@ -19,24 +25,26 @@ export function createRotationWorker(deps: Deps) {
   // Set by stop(): a run in progress ends after its current batch (which is committed or rolled back whole).
   let stopping = false;
 
-  async function processBatch(campaign: CampaignRow): Promise<number> {
-    const now = deps.clock.now();
-    const context: AuditContext = { actor: { type: "system", id: `rotation:${campaign.id}` } };
+  const systemContext = (campaign: CampaignRow): AuditContext => ({ actor: { type: "system", id: `rotation:${campaign.id}` } });
+
+  async function processBatch(campaign: CampaignRow): Promise<BatchResult> {
     return deps.db.$transaction(async (tx) => {
-      const claimed = await deps.campaigns.claimBatch(tx, campaign, batchSize);
-      const flagged = claimed.filter((user) => user.outcome === "flagged");
-      if (flagged.length > 0) {
-        await deps.campaigns.flagUsers(tx, flagged.map((u) => u.userId), campaign.mode);
-        await deps.auditStore.insertMany(tx, context, flagged.map((u) => ({
-          type: "password.rotation_required" as const, tenantId: u.tenantId, target: { type: "user", id: u.userId }, data: { campaignId: campaign.id, mode: campaign.mode },
-        })));
-        if (campaign.notify) {
-          await deps.outbox.enqueueMany(tx, flagged.map((u) => notice(campaign, u)));
-          await deps.campaigns.markNotified(tx, campaign.id, flagged.map((u) => u.userId), now);
-        }
-      }
-      return claimed.length;
+      const cursor = await deps.campaigns.lockCursor(tx, campaign.id);
+      if (cursor?.status !== "running") return { state: "stopped" };
+      const notifiedAt = campaign.notify ? deps.clock.now() : null;
+      const batch = await deps.campaigns.claimBatch(tx, campaign, cursor.lastUserId, batchSize, notifiedAt);
+      if (batch.lastUserId === null) return { state: "exhausted" };
+      const flagged = batch.users.filter((user) => user.outcome === "flagged");
+      if (flagged.length > 0) await flagAndNotify(tx, campaign, flagged);
+      await deps.campaigns.advanceCursor(tx, campaign.id, batch.lastUserId);
+      return { state: "processed", flagged: flagged.map((user) => user.userId) };
     }, { timeout: 60_000 });
+  }
+
+  async function flagAndNotify(tx: DbTx, campaign: CampaignRow, flagged: ClaimedUser[]): Promise<void> {
+    await deps.campaigns.flagUsers(tx, flagged.map((u) => u.userId), campaign.mode);
+    await deps.campaigns.auditFlagged(tx, systemContext(campaign), campaign, flagged);
+    if (campaign.notify) await deps.outbox.enqueueMany(tx, flagged.map((u) => notice(campaign, u)));
   }
 
   function notice(campaign: CampaignRow, user: ClaimedUser) {
@@ -45,13 +53,21 @@ export function createRotationWorker(deps: Deps) {
     return { ...mail, kind: "password_rotation", tenantId: user.tenantId, dedupeKey: `rotation:${campaign.id}:${user.userId}` };
   }
 
-  async function revokePending(campaign: CampaignRow): Promise<void> {
+  /** Ends the sessions of these users (one Redis pipeline per batch) and records that it was done. */
+  async function revokeSessions(campaign: CampaignRow, userIds: string[]): Promise<void> {
+    if (!campaign.revokeSessions || userIds.length === 0) return;
+    await deps.sessions.revokeSessionsForUsers(userIds);
+    await deps.campaigns.markSessionsRevoked(deps.db, campaign.id, userIds, deps.clock.now());
+  }
+
+  /** Catches up on sessions a crash left alive: flagged users committed without their revocation. */
+  async function revokeLeftovers(campaign: CampaignRow): Promise<void> {
     if (!campaign.revokeSessions) return;
-    for (;;) {
-      const pending = await deps.campaigns.pendingRevocations(deps.db, campaign.id, batchSize);
+    for (let after: string | null = null; ;) {
+      const pending = await deps.campaigns.pendingRevocations(deps.db, campaign.id, after, batchSize);
       if (pending.length === 0) return;
-      for (const { userId } of pending) await deps.sessions.revokeUserSessions(userId);
-      await deps.campaigns.markSessionsRevoked(deps.db, campaign.id, pending.map((p) => p.userId), deps.clock.now());
+      await revokeSessions(campaign, pending);
+      after = pending[pending.length - 1] ?? null;
     }
   }
 
@@ -59,32 +75,33 @@ export function createRotationWorker(deps: Deps) {
     await deps.db.$transaction(async (tx) => {
       const { count } = await tx.rotationCampaign.updateMany({ where: { id: campaign.id, status: "running" }, data: { status: "completed", finishedAt: deps.clock.now() } });
       if (count === 0) return;
-      const context: AuditContext = { actor: { type: "system", id: `rotation:${campaign.id}` } };
       const tenantIds = campaign.allTenants ? [null] : campaign.tenantIds;
-      await deps.auditStore.insertMany(tx, context, tenantIds.map((tenantId) => ({ type: "rotation.completed" as const, tenantId, target: { type: "rotation_campaign", id: campaign.id } })));
+      await deps.auditStore.insertMany(tx, systemContext(campaign), tenantIds.map((tenantId) => ({ type: "rotation.completed" as const, tenantId, target: { type: "rotation_campaign", id: campaign.id } })));
     });
+  }
+
+  /** Batches until the campaign has no users left, is cancelled, or the worker stops. */
+  async function runCampaign(campaign: CampaignRow): Promise<void> {
+    await revokeLeftovers(campaign);
+    for (;;) {
+      if (stopping) return;
+      const result = await processBatch(campaign);
+      if (result.state === "stopped") return;
+      if (result.state === "exhausted") {
+        // Every batch is committed (the cursor was read under the lock); a crashed one may still owe sessions.
+        await revokeLeftovers(campaign);
+        return finish(campaign);
+      }
+      await revokeSessions(campaign, result.flagged);
+    }
   }
 
   /** Processes every running campaign until none has work left (or the worker is stopped). */
   async function runOnce(): Promise<void> {
     const campaigns = await deps.db.rotationCampaign.findMany({ where: { status: "running" }, orderBy: { createdAt: "asc" } });
     for (const campaign of campaigns) {
-      for (;;) {
-        if (stopping) return;
-        const current = await deps.db.rotationCampaign.findUnique({ where: { id: campaign.id }, select: { status: true } });
-        if (current?.status !== "running") break;
-        const claimed = await processBatch(campaign);
-        await revokePending(campaign);
-        if (claimed === 0) {
-          if (await deps.campaigns.hasUnprocessed(deps.db, campaign)) {
-            // Another instance holds the rest in an uncommitted batch: wait for it, then look again.
-            await new Promise((resolve) => setTimeout(resolve, 200));
-            continue;
-          }
-          await finish(campaign);
-          break;
-        }
-      }
+      if (stopping) return;
+      await runCampaign(campaign);
     }
   }
 

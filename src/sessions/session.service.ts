@@ -72,6 +72,11 @@ export function createSessionService({ store, clock }: SessionServiceDeps) {
       return store.revokeAllForUser(userId, options);
     },
 
+    /** Ends all sessions of many users in a few round trips (rotation campaigns). Returns how many ended. */
+    revokeSessionsForUsers(userIds: readonly string[]): Promise<number> {
+      return store.revokeAllForUsers(userIds);
+    },
+
     revokeTenantSessions(tenantId: string): Promise<number> {
       return store.revokeAllForTenant(tenantId);
     },

@@ -210,6 +210,20 @@ export function createSessionStore(deps: SessionStoreDeps) {
     return found.filter((s): s is Session => s !== null).sort((a, b) => b.createdAt - a.createdAt);
   }
 
+  /**
+   * Ends every session of many users at once (a rotation campaign's batch): their index sets are read
+   * in one round trip, then each session found is revoked as revoke() does. Returns how many live ones ended.
+   */
+  async function revokeAllForUsers(userIds: readonly string[]): Promise<number> {
+    const indexKeys = userIds.map(keys.user);
+    const members = await kv.setMembersMany(indexKeys);
+    const ended = await inBatches(members.flat(), revoke);
+    // As in revokeIndexed: entries whose pointer was already gone were not removed by revoke().
+    const nonEmpty = indexKeys.map((key, i) => [key, members[i] ?? []] as const).filter(([, ids]) => ids.length > 0);
+    await inBatches(nonEmpty, ([key, ids]) => kv.setRemove(key, ...ids));
+    return ended.filter(Boolean).length;
+  }
+
   async function revokeIndexed(indexKey: string, except?: string): Promise<number> {
     const ids = (await kv.setMembers(indexKey)).filter((id) => id !== except);
     const ended = await inBatches(ids, revoke);
@@ -228,6 +242,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
     listForUser: (userId: string) => list(keys.user(userId)),
     listForTenant: (tenantId: string) => list(keys.tenant(tenantId)),
     revokeAllForUser: (userId: string, options: { except?: string } = {}) => revokeIndexed(keys.user(userId), options.except),
+    revokeAllForUsers,
     revokeAllForTenant: (tenantId: string) => revokeIndexed(keys.tenant(tenantId)),
   };
 }

@@ -21,6 +21,11 @@ export interface KvStore {
   setRemove(key: string, ...members: string[]): Promise<number>;
   setMembers(key: string): Promise<string[]>;
   /**
+   * The members of several sets, in the order of `keys` (empty for a missing key), in one round trip.
+   * Not atomic across keys: each set is read as setMembers() would read it.
+   */
+  setMembersMany(keys: readonly string[]): Promise<string[][]>;
+  /**
    * Stores `value` only when it is greater than the stored integer (or none is stored), atomically.
    * Returns true when it was stored. Used by replay guards (e.g. the last accepted TOTP step).
    */

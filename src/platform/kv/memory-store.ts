@@ -123,6 +123,10 @@ export class MemoryKvStore implements KvStore {
     return [...(this.readSet(key)?.members ?? [])];
   }
 
+  async setMembersMany(keys: readonly string[]): Promise<string[][]> {
+    return keys.map((key) => [...(this.readSet(key)?.members ?? [])]);
+  }
+
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new RangeError(`setIfGreater needs an integer, got ${value}`);
     if (ttlMs !== undefined) assertTtl(ttlMs);

@@ -143,6 +143,19 @@ export class RedisKvStore implements KvStore {
     return this.redis.smembers(this.k(key));
   }
 
+  async setMembersMany(keys: readonly string[]): Promise<string[][]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.smembers(this.k(key));
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error("Redis pipeline was discarded");
+    return replies.map(([error, members]) => {
+      // One failed command (WRONGTYPE) fails the whole read, as a single setMembers() would.
+      if (error) throw error;
+      return members as string[];
+    });
+  }
+
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new RangeError(`setIfGreater needs an integer, got ${value}`);
     if (ttlMs !== undefined) assertTtl(ttlMs);

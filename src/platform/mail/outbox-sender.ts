@@ -1,4 +1,5 @@
 import type { Clock } from "../clock";
+import { AppError } from "../errors";
 import type { Db } from "../db/prisma";
 import type { Logger } from "../logger";
 import type { Mailer } from "./mailer";
@@ -9,6 +10,11 @@ import type { ClaimedMail, OutboxStore } from "./outbox.store";
 // where it can go out twice: the process dies (or the database is unreachable) between the SMTP accept
 // and the mark, or a send outlives its timeout and still succeeds; the row then becomes due again and
 // is resent. Nothing in that window is ever lost. SMTP offers no idempotency key to close it.
+//
+// Two kinds of failure, two backoffs. A mail the server refuses waits its own exponential delay
+// (`backoff`). A server that cannot be reached or will not talk at all fails every mail alike: the
+// rest of the batch is failed with it untried, and the whole sender pauses (`outagePause`, growing
+// with each outage in a row) instead of claiming and failing fresh mail as fast as it can.
 
 export type Backoff = (attempt: number) => number;
 
@@ -28,6 +34,8 @@ export type OutboxSenderDeps = {
   sendTimeoutMs?: number;
   /** How long a claim holds its rows; must cover a whole batch of timed-out sends. */
   lockMs?: number;
+  /** Pause of the whole sender after the n-th drain in a row that found the mail server unavailable. */
+  outagePause?: Backoff;
 };
 
 export type DrainResult = { sent: number; failed: number };
@@ -36,9 +44,13 @@ export type OutboxSender = {
   start(): void;
   /** Stops polling and waits for the batch in flight. */
   stop(): Promise<void>;
-  /** Claims one batch and tries each mail once. */
+  /** Claims one batch and tries each mail once; does nothing while paused. */
   drainOnce(): Promise<DrainResult>;
+  /** Until when the sender holds off after finding the mail server unavailable; null when not paused. */
+  pausedUntil(): Date | null;
 };
+
+type Attempt = { ok: true } | { ok: false; reason: string; serverUnavailable: boolean };
 
 /** Exponential from `baseMs`, capped at `maxMs`, with "equal jitter" so retries of many mails spread out. */
 export function exponentialBackoff({ baseMs = 5_000, maxMs = 15 * 60_000, random = Math.random } = {}): Backoff {
@@ -61,49 +73,89 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     throw new Error(`outbox sender: lockMs (${lockMs}) must exceed batchSize × sendTimeoutMs (${batchSize * sendTimeoutMs})`);
   }
 
+  const outagePause = deps.outagePause ?? exponentialBackoff({ baseMs: 1_000, maxMs: 60_000 });
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<unknown> = Promise.resolve();
+  let outagesInARow = 0;
+  let pausedUntilMs = 0;
 
-  async function deliver(mail: ClaimedMail): Promise<boolean> {
-    const log = { mailId: mail.id, kind: mail.kind, tenantId: mail.tenantId, attempt: mail.attempts };
-    if (mail.attempts > maxAttempts) {
-      // Only reachable through claims whose sender died; do not let such a row cycle forever.
-      await store.markDead(db, mail, "gave up: claimed too often without a result");
-      logger.error(log, "outbox: mail given up after repeated interrupted attempts");
-      return false;
-    }
+  const logFields = (mail: ClaimedMail) => ({ mailId: mail.id, kind: mail.kind, tenantId: mail.tenantId, attempt: mail.attempts });
+
+  async function attempt(mail: ClaimedMail): Promise<Attempt> {
     try {
       const message = { to: mail.to, subject: mail.subject, text: mail.text, ...(mail.html ? { html: mail.html } : {}) };
       await withTimeout(mailer.send(message), sendTimeoutMs);
+      return { ok: true };
     } catch (error) {
-      const reason = describe(error);
-      if (mail.attempts >= maxAttempts) {
-        await store.markDead(db, mail, reason);
-        logger.error({ ...log, err: reason }, "outbox: mail failed for good");
-      } else {
-        const nextAttemptAt = new Date(clock.now().getTime() + backoff(mail.attempts));
-        await store.markFailed(db, mail, reason, nextAttemptAt);
-        logger.warn({ ...log, err: reason, nextAttemptAt }, "outbox: send failed, will retry");
-      }
-      return false;
+      return { ok: false, reason: describe(error), serverUnavailable: isServerUnavailable(error) };
     }
-    if (!(await store.markSent(db, mail, clock.now()))) {
-      logger.warn(log, "outbox: sent after losing the claim; another sender may send it again");
-    }
-    logger.info(log, "outbox: mail sent");
-    return true;
   }
 
-  async function drainOnce(): Promise<DrainResult> {
-    const batch = await store.claimBatch(db, { limit: batchSize, lockMs, now: clock.now() });
+  /** Back to pending after its backoff, or failed for good after the last attempt. */
+  async function recordFailure(mail: ClaimedMail, reason: string): Promise<void> {
+    const log = { ...logFields(mail), err: reason };
+    if (mail.attempts >= maxAttempts) {
+      await store.markDead(db, mail, reason);
+      logger.error(log, "outbox: mail failed for good");
+      return;
+    }
+    const nextAttemptAt = new Date(clock.now().getTime() + backoff(mail.attempts));
+    await store.markFailed(db, mail, reason, nextAttemptAt);
+    logger.warn({ ...log, nextAttemptAt }, "outbox: send failed, will retry");
+  }
+
+  async function recordSent(mail: ClaimedMail): Promise<void> {
+    if (!(await store.markSent(db, mail, clock.now()))) {
+      logger.warn(logFields(mail), "outbox: sent after losing the claim; another sender may send it again");
+    }
+    logger.info(logFields(mail), "outbox: mail sent");
+  }
+
+  function pause(reason: string): void {
+    outagesInARow += 1;
+    const pauseMs = outagePause(outagesInARow);
+    pausedUntilMs = clock.now().getTime() + pauseMs;
+    logger.warn({ err: reason, outagesInARow, pauseMs }, "outbox: mail server unavailable, sender paused");
+  }
+
+  /** Tries each mail of the batch in turn; stops trying at the first sign that the server is down. */
+  async function deliverBatch(batch: ClaimedMail[]): Promise<DrainResult> {
     const result: DrainResult = { sent: 0, failed: 0 };
     // One at a time: the lock was sized for a sequential batch, and SMTP servers throttle bursts.
-    for (const mail of batch) {
-      if (await deliver(mail)) result.sent += 1;
-      else result.failed += 1;
+    for (const [index, mail] of batch.entries()) {
+      if (mail.attempts > maxAttempts) {
+        // Only reachable through claims whose sender died; do not let such a row cycle forever.
+        await store.markDead(db, mail, "gave up: claimed too often without a result");
+        logger.error(logFields(mail), "outbox: mail given up after repeated interrupted attempts");
+        result.failed += 1;
+        continue;
+      }
+      const outcome = await attempt(mail);
+      if (outcome.ok) {
+        await recordSent(mail);
+        outagesInARow = 0;
+        result.sent += 1;
+        continue;
+      }
+      await recordFailure(mail, outcome.reason);
+      result.failed += 1;
+      if (!outcome.serverUnavailable) continue;
+      // The rest would fail alike (or each wait out its own timeout): their claim counts as their attempt.
+      for (const rest of batch.slice(index + 1)) await recordFailure(rest, outcome.reason);
+      result.failed += batch.length - index - 1;
+      pause(outcome.reason);
+      break;
     }
     return result;
+  }
+
+  const pausedMs = (): number => pausedUntilMs - clock.now().getTime();
+
+  async function drainOnce(): Promise<DrainResult> {
+    if (pausedMs() > 0) return { sent: 0, failed: 0 };
+    const batch = await store.claimBatch(db, { limit: batchSize, lockMs, now: clock.now() });
+    return deliverBatch(batch);
   }
 
   async function tick(): Promise<void> {
@@ -114,8 +166,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     } catch (error) {
       logger.error({ err: describe(error) }, "outbox: drain failed");
     }
-    // A full batch suggests a backlog: go again at once instead of waiting a poll interval.
-    if (running) schedule(full ? 0 : pollMs);
+    // A full batch suggests a backlog: go again at once instead of waiting a poll interval, unless paused.
+    if (running) schedule(Math.max(full ? 0 : pollMs, pausedMs()));
   }
 
   function schedule(delayMs: number): void {
@@ -137,16 +189,28 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       await inFlight;
     },
     drainOnce,
+    pausedUntil: () => (pausedMs() > 0 ? new Date(pausedUntilMs) : null),
   };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`send timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new AppError("service_unavailable", `send timed out after ${ms} ms`)), ms);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Nodemailer's codes for a connection that failed or ended, or a server that will not accept any mail
+// from us (TLS, credentials); 421 is SMTP's "service not available, closing channel".
+const SERVER_UNAVAILABLE_CODES = new Set(["ECONNECTION", "ESOCKET", "ETIMEDOUT", "EDNS", "ETLS", "EAUTH", "ENOAUTH", "EPROXY"]);
+
+/** Whether the error concerns the mail server as a whole rather than this one mail. */
+function isServerUnavailable(error: unknown): boolean {
+  if (error instanceof AppError) return error.code === "service_unavailable";
+  const { code, responseCode } = error as { code?: unknown; responseCode?: unknown };
+  return responseCode === 421 || (typeof code === "string" && SERVER_UNAVAILABLE_CODES.has(code));
 }
 
 /** The error's message only: SMTP errors carry the server's reply, never the mail body. */

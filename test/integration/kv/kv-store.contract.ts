@@ -265,6 +265,23 @@ export function describeKvStoreContract(name: string, make: () => Promise<KvStor
         expect(await store.ttl("s")).toBeNull();
       });
 
+      it("setMembersMany reads several sets in one call, in the order asked, empty for missing keys", async () => {
+        expect(await store.setMembersMany([])).toEqual([]);
+        await store.setAdd("s1", "a", "b");
+        await store.setAdd("s2", "c");
+        await store.setAdd("expiring", "x");
+        await store.expire("expiring", 100);
+        await advance(150);
+        const lists = await store.setMembersMany(["s2", "missing", "s1", "expiring", "s2"]);
+        expect(lists.map((members) => [...members].sort())).toEqual([["c"], [], ["a", "b"], [], ["c"]]);
+      });
+
+      it("setMembersMany fails with WRONGTYPE when one key holds a string", async () => {
+        await store.setAdd("s1", "a");
+        await store.set("str", "v");
+        await expect(store.setMembersMany(["s1", "str"])).rejects.toThrow(/WRONGTYPE/);
+      });
+
       it("keeps strings and sets apart (WRONGTYPE), while set() overwrites any type", async () => {
         await store.set("str", "v");
         await expect(store.setAdd("str", "a")).rejects.toThrow(/WRONGTYPE/);

@@ -77,6 +77,16 @@ describe("mail outbox", () => {
     expect(row?.sentAt).toBeInstanceOf(Date);
   });
 
+  it("keeps no body once a mail is sent (it may hold a reset link), only its recipient, subject and kind", async () => {
+    await store.enqueue(db, resetMail("body cleared"));
+    expect(await newSender().drainOnce()).toEqual({ sent: 1, failed: 0 });
+
+    expect(smtp.withSubject("body cleared")[0]).toContain("secret-token");
+    const [row] = await rowsWithSubject("body cleared");
+    expect(row).toMatchObject({ status: "sent", to: "ada@example.com", subject: "body cleared", kind: "password_reset", text: "", html: null });
+    expect(JSON.stringify(row)).not.toContain("secret-token");
+  });
+
   it("keeps one row per dedupe key and leaves the caller's transaction usable", async () => {
     const key = `rotation:${randomBytes(4).toString("hex")}:user-1`;
     const inserted = await db.$transaction(async (tx) => {

@@ -253,6 +253,19 @@ export function describeSessionStoreContract(name: string, make: () => Promise<S
         expect(await store.revokeAllForTenant("tenant-1")).toBe(0);
       });
 
+      it("revokes every session of several users at once, and only theirs", async () => {
+        const { a1, a2, b, c } = await population();
+        await h.kv.setAdd("user-sessions:user-b", "dangling-id");
+        expect(await store.revokeAllForUsers(["user-a", "user-b", "user-without-sessions"])).toBe(3);
+        for (const gone of [a1, a2, b]) expect(await store.findByToken(gone.token)).toBeNull();
+        expect(await store.findByToken(c.token)).not.toBeNull();
+        expect(await h.kv.setMembers("user-sessions:user-a")).toEqual([]);
+        expect(await h.kv.setMembers("user-sessions:user-b")).toEqual([]);
+        expect((await store.listForTenant("tenant-1")).map((s) => s.id)).toEqual([]);
+        expect(await store.revokeAllForUsers(["user-a", "user-b"])).toBe(0);
+        expect(await store.revokeAllForUsers([])).toBe(0);
+      });
+
       it("prunes index entries whose session is gone and does not count them as revoked", async () => {
         const { a1, a2 } = await population();
         await h.kv.del(`session:${sha256Hex(a1.token)}`); // evicted or expired in the KV
