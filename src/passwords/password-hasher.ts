@@ -1,7 +1,8 @@
 import { createHmac, hkdfSync } from "node:crypto";
-import bcrypt from "bcrypt";
+import { getRounds } from "bcrypt";
 import type { SecretKey } from "../config/load";
 import { randomToken } from "../platform/crypto";
+import { libuvBcrypt, type BcryptBackend } from "./bcrypt-pool";
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -15,6 +16,8 @@ export interface PasswordHasherOptions {
   cost: number;
   /** The first key pre-hashes new long passwords; every listed key can still verify. */
   pepperKeys: readonly SecretKey[];
+  /** Where bcrypt runs; libuv's pool when absent. */
+  backend?: BcryptBackend;
 }
 
 // bcrypt ignores everything after 72 bytes; longer input is pre-hashed so no byte is lost.
@@ -35,6 +38,7 @@ function parseStored(stored: string): ParsedHash {
 
 export function createPasswordHasher(options: PasswordHasherOptions): PasswordHasher {
   const { cost } = options;
+  const bcrypt = options.backend ?? libuvBcrypt;
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) throw new RangeError(`bcrypt cost must be an integer in 4..31, got ${cost}`);
   if (options.pepperKeys.length === 0) throw new Error("password hasher needs at least one pepper key");
   if (options.pepperKeys.some((k) => !/^[A-Za-z0-9_-]+$/.test(k.id))) throw new Error("pepper key ids must match [A-Za-z0-9_-]+");
@@ -81,7 +85,7 @@ export function createPasswordHasher(options: PasswordHasherOptions): PasswordHa
       const { keyId, bcryptHash } = parseStored(stored);
       if (keyId !== null && keyId !== currentKeyId) return true;
       try {
-        return bcrypt.getRounds(bcryptHash) !== cost;
+        return getRounds(bcryptHash) !== cost;
       } catch {
         return true;
       }

@@ -9,7 +9,8 @@ let slug: string;
 let cases: [string, LoginForm][];
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // bcrypt on libuv's pool in this process (not the worker threads), so the spy below sees every compare.
+  t = await startTestApp({ BCRYPT_THREADS: "0" });
   slug = await createTenant(t);
   await createUser(t, slug, { email: "known@enum.example" });
   const gone = await createUser(t, slug, { email: "gone@enum.example" });
