@@ -11,6 +11,23 @@ const urlWithProtocols = (protocols: string[]) =>
     { error: `must use ${protocols.join(" or ")}` },
   );
 
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/;
+
+// Entries are not echoed: a URL with a password pasted here by mistake must not reach the logs.
+const hostPorts = z.string().transform((value, ctx) => {
+  const nodes = list(value).map((entry, i) => {
+    const colon = entry.lastIndexOf(":");
+    const host = entry.slice(0, colon);
+    const port = Number(entry.slice(colon + 1));
+    if (colon < 1 || !HOST.test(host) || !/^\d{1,5}$/.test(entry.slice(colon + 1)) || port < 1 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `entry ${i + 1} is not host:port (IPv6 as [address]:port)` });
+    }
+    return { host: host.replace(/^\[(.*)\]$/, "$1"), port };
+  });
+  if (nodes.length === 0) ctx.addIssue({ code: "custom", message: "needs at least one host:port" });
+  return nodes;
+});
+
 const secretKeys = z.string().transform((value, ctx) => {
   const keys = list(value).map((entry) => {
     const [id, material] = entry.split(":", 2);
@@ -58,12 +75,28 @@ export const envSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   REDIS_URL: urlWithProtocols(["redis:", "rediss:"]).optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/).default("gh:"),
+  /** Redis Cluster seed nodes; the client discovers the others. Exclusive with REDIS_URL and REDIS_SENTINELS. */
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  /** Sentinels asked for the current master named REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "letters, digits, '.', '_', '-'; at most 64" }).optional(),
+  /** Credentials and TLS of cluster and sentinel mode; a single node takes them from REDIS_URL. */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  REDIS_TLS: z.stringbool({ error: "must be true or false" }).default(false),
   SMTP_URL: urlWithProtocols(["smtp:", "smtps:"]).optional(),
   MAIL_FROM: z.string().min(3).default("Gatehouse <no-reply@localhost>"),
   SECRET_KEYS: secretKeys.optional(),
   BOOTSTRAP_ADMIN_TOKEN: z.string().min(32, { error: "must be at least 32 characters" }).optional(),
   TRUST_PROXY: z.string().default("").transform(list),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  /** Low-priority worker threads for bcrypt; 0 runs it on libuv's pool instead. Default: one per CPU. */
+  BCRYPT_THREADS: z.coerce.number().int().min(0).max(64).optional(),
+  /** Worker threads that validate SAML responses; 0 validates on the event loop. Default: one per CPU. */
+  SAML_VALIDATION_THREADS: z.coerce.number().int().min(0).max(64).optional(),
+  /** The nice value of those threads (Linux), so session checks never wait behind bcrypt. */
+  BCRYPT_THREAD_NICE: z.coerce.number().int().min(0).max(19).default(19),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().min(1).default(".data"),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120000).default(10000),

@@ -6,7 +6,8 @@ import { migrateDatabase } from "./db/migrate";
 import { createPrismaClient, type Db } from "./db/prisma";
 import type { KvStore } from "./kv/kv-store";
 import { MemoryKvStore } from "./kv/memory-store";
-import { createRedisClient, RedisKvStore } from "./kv/redis-store";
+import { createRedisConnection } from "./kv/redis-client";
+import { RedisKvStore } from "./kv/redis-store";
 import type { Logger } from "./logger";
 import type { ThrottleBackend } from "./throttle/throttle";
 import { createFileMailer, createSmtpMailer, type Mailer } from "./mail/mailer";
@@ -53,9 +54,10 @@ export async function openInfrastructure(
 
     let kv: KvStore;
     let throttleBackend: ThrottleBackend = { kind: "memory" };
-    if (config.redisUrl) {
+    if (config.redis) {
       const onError = rateLimitedWarning(logger, "redis connection error");
-      const redis = createRedisClient(config.redisUrl, { onError, connectionName: "gatehouse" });
+      // One node, a Cluster or a Sentinel-managed master: the KV store and the throttle share the client.
+      const redis = createRedisConnection(config.redis, { onError, connectionName: "gatehouse" });
       kv = new RedisKvStore(redis, config.redisKeyPrefix, { ownsClient: true });
       throttleBackend = { kind: "redis", client: redis, keyPrefix: config.redisKeyPrefix };
     } else {

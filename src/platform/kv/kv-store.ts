@@ -11,6 +11,7 @@ export interface KvStore {
   set(key: string, value: string, options?: { ttlMs?: number; onlyIfAbsent?: boolean }): Promise<boolean>;
   /** Reads and deletes in one step: of two concurrent callers, exactly one gets the value. */
   getDel(key: string): Promise<string | null>;
+  /** Returns how many of the keys existed. Several keys are not deleted atomically on a Redis Cluster. */
   del(...keys: string[]): Promise<number>;
   /** Increments an integer counter; `ttlMs` is applied when the key is created. */
   incr(key: string, ttlMs?: number): Promise<number>;
@@ -21,7 +22,8 @@ export interface KvStore {
   setRemove(key: string, ...members: string[]): Promise<number>;
   setMembers(key: string): Promise<string[]>;
   /**
-   * The members of several sets, in the order of `keys` (empty for a missing key), in one round trip.
+   * The members of several sets, in the order of `keys` (empty for a missing key), in one round trip
+   * (concurrent commands on a Redis Cluster, whose keys live on several nodes).
    * Not atomic across keys: each set is read as setMembers() would read it.
    */
   setMembersMany(keys: readonly string[]): Promise<string[][]>;

@@ -1,37 +1,8 @@
-import { Redis } from "ioredis";
+import { AppError } from "../errors";
 import type { KvStore } from "./kv-store";
+import type { RedisConnection } from "./redis-client";
 
-export interface RedisClientOptions {
-  /** Deadline for every command, including time spent queued while disconnected. */
-  commandTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  /** Upper bound of the reconnect backoff. */
-  maxReconnectDelayMs?: number;
-  connectionName?: string;
-  /** Connection errors; without a listener ioredis prints them to the console itself. */
-  onError?: (error: Error) => void;
-}
-
-/**
- * A client that fails closed: while Redis is unreachable each command rejects after
- * `commandTimeoutMs` instead of waiting for the connection, and the client keeps
- * reconnecting in the background with a capped backoff.
- */
-export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
-  const maxDelay = options.maxReconnectDelayMs ?? 2_000;
-  const redis = new Redis(url, {
-    commandTimeout: options.commandTimeoutMs ?? 1_000,
-    connectTimeout: options.connectTimeoutMs ?? 1_000,
-    // While disconnected, queued commands are failed every second reconnect attempt rather than replayed much later.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, maxDelay),
-    // disconnect() arms this timer even when the socket is already gone; keep shutdown short.
-    disconnectTimeout: 500,
-    connectionName: options.connectionName,
-  });
-  if (options.onError) redis.on("error", options.onError);
-  return redis;
-}
+export { createRedisClient, type RedisClientOptions } from "./redis-client";
 
 // Returns 1 when stored. A non-numeric stored value is an error rather than silently replaced.
 const SET_IF_GREATER = `
@@ -62,26 +33,32 @@ interface ScriptCommands {
   gatehouseKvIncrWithTtl(key: string, ttlMs: string): Promise<number>;
 }
 
-function withScripts(redis: Redis): Redis & ScriptCommands {
+// Each script names its one key in KEYS and touches no other, so on a cluster it runs where that key lives.
+function withScripts(redis: RedisConnection): RedisConnection & ScriptCommands {
   if (!("gatehouseKvSetIfGreater" in redis)) {
     redis.defineCommand("gatehouseKvSetIfGreater", { lua: SET_IF_GREATER, numberOfKeys: 1 });
     redis.defineCommand("gatehouseKvIncrWithTtl", { lua: INCR_WITH_TTL, numberOfKeys: 1 });
   }
   // defineCommand adds the methods at runtime; ioredis cannot type them.
-  return redis as Redis & ScriptCommands;
+  return redis as RedisConnection & ScriptCommands;
 }
 
 function assertTtl(ttlMs: number): void {
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive integer of ms, got ${ttlMs}`);
 }
 
+/**
+ * The KvStore on one Redis node or a Redis Cluster. On a cluster, a multi-key command or a pipeline
+ * must stay within one hash slot; the few calls that take several keys split the work per key there
+ * (see del and setMembersMany), and every other call touches exactly one key.
+ */
 export class RedisKvStore implements KvStore {
   readonly kind = "redis" as const;
-  private readonly redis: Redis & ScriptCommands;
+  private readonly redis: RedisConnection & ScriptCommands;
   private readonly ownsClient: boolean;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     options: { ownsClient?: boolean } = {},
   ) {
@@ -110,7 +87,12 @@ export class RedisKvStore implements KvStore {
 
   async del(...keys: string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    return this.redis.del(...keys.map((key) => this.k(key)));
+    const prefixed = keys.map((key) => this.k(key));
+    if (!this.redis.isCluster || prefixed.length === 1) return this.redis.del(...prefixed);
+    // A cluster refuses DEL over keys in different slots (CROSSSLOT): one DEL per distinct key.
+    // Not atomic across keys, which no caller needs; duplicates are dropped so each key counts once.
+    const counts = await Promise.all([...new Set(prefixed)].map((key) => this.redis.del(key)));
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   async incr(key: string, ttlMs?: number): Promise<number> {
@@ -145,6 +127,9 @@ export class RedisKvStore implements KvStore {
 
   async setMembersMany(keys: readonly string[]): Promise<string[][]> {
     if (keys.length === 0) return [];
+    // A cluster pipeline must stay within one slot; separate commands in flight together cost about
+    // the same one round trip per node. Promise.all fails on the first WRONGTYPE as the pipeline does.
+    if (this.redis.isCluster) return Promise.all(keys.map((key) => this.redis.smembers(this.k(key))));
     const pipeline = this.redis.pipeline();
     for (const key of keys) pipeline.smembers(this.k(key));
     const replies = await pipeline.exec();
@@ -164,7 +149,13 @@ export class RedisKvStore implements KvStore {
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    if (!this.redis.isCluster) {
+      await this.redis.ping();
+      return;
+    }
+    // One node answering PING says little about a cluster; its own view of every slot does.
+    const info = await this.redis.cluster("INFO");
+    if (!/^cluster_state:ok\s*$/m.test(info)) throw new AppError("service_unavailable", "Redis Cluster is not serving every slot");
   }
 
   async close(): Promise<void> {

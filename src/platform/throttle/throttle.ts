@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import { parseIp } from "../ip";
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from "rate-limiter-flexible";
 import { sha256Hex } from "../crypto";
+import type { RedisConnection } from "../kv/redis-client";
 
 /** Steps whose failures are counted apart: MFA failures never feed the password counters. */
 export type ThrottledAction = "login" | "mfa" | "forgot";
@@ -51,7 +51,8 @@ export const DEFAULT_THROTTLE_POLICY: ThrottlePolicy = Object.freeze({
   account: Object.freeze({ freeFailures: 50, windowSeconds: HOUR, firstDelaySeconds: 1, maxDelaySeconds: FIFTEEN_MINUTES }),
 });
 
-export type ThrottleBackend = { kind: "redis"; client: Redis; keyPrefix: string } | { kind: "memory" };
+// On a Redis Cluster every limiter call (INCR script, MULTI of GET+PTTL on one key, DEL) touches one key.
+export type ThrottleBackend = { kind: "redis"; client: RedisConnection; keyPrefix: string } | { kind: "memory" };
 
 export interface AuthThrottle {
   /** Whether an attempt may proceed now. Consumes nothing. */

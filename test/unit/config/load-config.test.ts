@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { randomBytes } from "node:crypto";
 import { ConfigError, loadConfig } from "../../../src/config/load";
 
@@ -29,6 +30,12 @@ describe("configuration", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it("runs bcrypt and SAML validation on one thread per CPU by default, bcrypt at the lowest priority", () => {
+    const cpus = availableParallelism();
+    expect(loadConfig({})).toMatchObject({ bcryptThreads: cpus, bcryptThreadNice: 19, samlValidationThreads: cpus });
+    expect(loadConfig({ BCRYPT_THREADS: "0", SAML_VALIDATION_THREADS: "0" })).toMatchObject({ bcryptThreads: 0, samlValidationThreads: 0 });
+  });
+
   it.each([
     ["PORT", { PORT: "eighty" }],
     ["PUBLIC_URL", { PUBLIC_URL: "ftp://example.com" }],
@@ -42,6 +49,9 @@ describe("configuration", () => {
     ["BOOTSTRAP_ADMIN_TOKEN", { BOOTSTRAP_ADMIN_TOKEN: "short" }],
     ["TRUST_PROXY", { TRUST_PROXY: "10.0.0.0/99" }],
     ["BCRYPT_COST", { BCRYPT_COST: "40" }],
+    ["BCRYPT_THREADS", { BCRYPT_THREADS: "-1" }],
+    ["BCRYPT_THREAD_NICE", { BCRYPT_THREAD_NICE: "20" }],
+    ["SAML_VALIDATION_THREADS", { SAML_VALIDATION_THREADS: "many" }],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }],
   ])("a bad %s stops start-up with a message naming it", (variable, env) => {
     const problems = problemsOf(env);
