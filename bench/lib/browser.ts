@@ -51,3 +51,21 @@ export function csrfTokenOf(page: PageResponse): string {
   if (!token) throw new Error(`no _csrf field in the page (status ${page.status})`);
   return token;
 }
+
+/**
+ * Password, then "set up two-step verification later" (the tenant must not require MFA): the cookie
+ * header of a signed-in browser.
+ */
+export async function signInSkippingMfa(
+  context: { gatehouseUrl: string },
+  login: { region: string; tenant: string; email: string; password: string },
+): Promise<string> {
+  const { region, tenant, email, password } = login;
+  const browser = createBenchBrowser(context.gatehouseUrl);
+  const _csrf = csrfTokenOf(await browser.get(`/${region}/login`));
+  const step = await browser.postForm(`/${region}/login`, { _csrf, tenant, email, password });
+  if (step.status !== 303 || step.location !== `/${region}/mfa/setup`) throw new Error(`signing in: expected 303 to the MFA setup, got ${step.status} ${step.location}`);
+  const skipped = await browser.postForm(`/${region}/mfa/setup/skip`, { _csrf });
+  if (skipped.status !== 303 || !browser.cookie("gh_session")) throw new Error(`skipping MFA setup: expected 303 and a session, got ${skipped.status}`);
+  return browser.cookieHeader();
+}

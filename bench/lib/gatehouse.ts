@@ -22,7 +22,15 @@ export async function migrateBenchDatabase(databaseUrl: string): Promise<void> {
 }
 
 /** The settings of the Gatehouse under test that a baseline has to match. */
-export type GatehouseSettings = { bcryptCost: number; poolMax: number; regionUrls: Readonly<Record<string, string>> };
+export type GatehouseSettings = {
+  bcryptCost: number;
+  poolMax: number;
+  regionUrls: Readonly<Record<string, string>>;
+  /** Worker threads for bcrypt and their nice value, and for SAML validation (production defaults). */
+  bcryptThreads: number;
+  bcryptThreadNice: number;
+  samlValidationThreads: number;
+};
 
 export type BenchGatehouse = { url: string; adminToken: string; settings: GatehouseSettings; stop(): Promise<void> };
 
@@ -59,7 +67,10 @@ export async function startBenchGatehouse(options: { databaseUrl: string; redisU
   return {
     url: running.url,
     adminToken,
-    settings: { bcryptCost: config.bcryptCost, poolMax: config.databasePoolMax, regionUrls: config.regionUrls },
+    settings: {
+      bcryptCost: config.bcryptCost, poolMax: config.databasePoolMax, regionUrls: config.regionUrls,
+      bcryptThreads: config.bcryptThreads, bcryptThreadNice: config.bcryptThreadNice, samlValidationThreads: config.samlValidationThreads,
+    },
     async stop() {
       await running.shutdown();
       rmSync(dataDir, { recursive: true, force: true });

@@ -6,8 +6,17 @@ import { safeReturnTo } from "../platform/http/return-to";
 import type { Views } from "../platform/http/views";
 import { requireBrowserSession } from "./session.middleware";
 import type { AccountService } from "./account.service";
+import type { Session } from "./session";
 
-type Deps = { account: AccountService; cookies: BrowserCookies; csrf: Csrf; views: Views; recoveryNotices: RecoveryCodeNotices };
+type Deps = {
+  account: AccountService;
+  cookies: BrowserCookies;
+  csrf: Csrf;
+  views: Views;
+  recoveryNotices: RecoveryCodeNotices;
+  /** Where an SSO session continues its logout (the IdP's single-logout URL), or null. */
+  idpLogoutUrl?: (session: Session) => Promise<string | null>;
+};
 
 /** /account (who am I, my sessions), revoking sessions, and logout. */
 export function accountRouter(deps: Deps): Router {
@@ -37,9 +46,12 @@ export function accountRouter(deps: Deps): Router {
 
   router.post("/logout", forms, async (req, res) => {
     guard(req);
-    if (res.locals.session) await deps.account.logout(res.locals.session, res.locals.context);
+    const session = res.locals.session;
+    if (session) await deps.account.logout(session, res.locals.context);
     deps.cookies.clearSession(res);
-    res.redirect(303, "/login");
+    // The local session is over either way; an IdP that cannot be reached only loses the second hop.
+    const idp = session?.sso && deps.idpLogoutUrl ? await deps.idpLogoutUrl(session).catch(() => null) : null;
+    res.redirect(303, idp ?? "/login");
   });
 
   return router;

@@ -32,6 +32,15 @@ export function createAccountService(deps: Deps) {
       };
     },
 
+    /** Email and tenant slug of a session's user, read from the database (sessions made before they were kept on it). */
+    async identityOf(session: Session): Promise<{ email: string; tenantSlug: string } | null> {
+      const [user, tenant] = await Promise.all([
+        deps.userStore.findInTenant(deps.db, session.tenantId, session.userId),
+        deps.tenantStore.findById(deps.db, session.tenantId),
+      ]);
+      return user && tenant && user.status === "active" ? { email: user.email, tenantSlug: tenant.slug } : null;
+    },
+
     /** `target` is one of the user's own session ids, or "others" for every session but this one. */
     async revokeOwnSessions(current: Session, target: string, context: RequestContext): Promise<void> {
       if (target === "others") {

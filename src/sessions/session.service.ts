@@ -1,6 +1,6 @@
 import type { Clock } from "../platform/clock";
-import type { Session, SessionAssurance, SessionElevation, SessionMethod, SessionRestriction } from "./session";
-import type { SessionStore } from "./session.store";
+import type { Session, SessionAssurance, SessionElevation, SessionMethod, SessionRestriction, SessionSso } from "./session";
+import type { SessionEndedListener, SessionStore } from "./session.store";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -11,15 +11,16 @@ export interface SessionServiceDeps {
 }
 
 export type StartSessionInput = {
-  user: { id: string; tenantId: string };
+  user: { id: string; tenantId: string; email: string };
   /** The tenant's policy at the moment of login; later policy changes apply to new sessions. */
-  tenant: { sessionIdleMinutes: number; sessionAbsoluteHours: number };
+  tenant: { slug: string; sessionIdleMinutes: number; sessionAbsoluteHours: number };
   method: SessionMethod;
   assurance: SessionAssurance;
   amr: string[];
   ip: string | null;
   userAgent: string | null;
   restriction?: SessionRestriction;
+  sso?: SessionSso;
 };
 
 /**
@@ -42,6 +43,9 @@ export function createSessionService({ store, clock }: SessionServiceDeps) {
         absoluteTimeoutMs: input.tenant.sessionAbsoluteHours * HOUR_MS,
         authTime: clock.now().getTime(),
         restriction: input.restriction,
+        sso: input.sso,
+        email: input.user.email,
+        tenantSlug: input.tenant.slug,
       });
     },
 
@@ -83,6 +87,16 @@ export function createSessionService({ store, clock }: SessionServiceDeps) {
 
     listUserSessions(userId: string): Promise<Session[]> {
       return store.listForUser(userId);
+    },
+
+    /** The live session with this public id, or null; not counted as activity (product apps' token requests). */
+    findSession(publicId: string): Promise<Session | null> {
+      return store.findById(publicId);
+    },
+
+    /** Subscribes to every session ended by a revocation, whatever ended it (product apps' logout). */
+    onSessionEnded(listener: SessionEndedListener): void {
+      store.onSessionEnded(listener);
     },
   };
 }

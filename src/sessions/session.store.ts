@@ -4,8 +4,9 @@ import type { KvStore } from "../platform/kv/kv-store";
 import { isSessionExpired, sessionRemainingMs, type NewSession, type Session, type SessionElevation } from "./session";
 
 /*
- * Key layout. Every KvStore call here touches exactly one key (no multi-key del), so the layout runs
- * on Redis Cluster as is: no command can span two hash slots. Hash tags would not co-locate a user's
+ * Key layout. Every KvStore call here touches one key, except setMembersMany (batch revocation), which
+ * the KvStore splits per key on a cluster: no command spans two hash slots, so the layout runs on Redis
+ * Cluster as is. Hash tags would not co-locate a user's
  * keys anyway, because a request looks its session up by token and does not know the user yet.
  */
 const keys = {
@@ -39,6 +40,11 @@ export interface SessionStoreDeps {
 
 export type SessionStore = ReturnType<typeof createSessionStore>;
 
+/** A session a revocation ended, with its owners. */
+export type EndedSession = { id: string; userId: string; tenantId: string };
+/** Told of each session a revocation ends (logout reaches the product apps); must not throw. */
+export type SessionEndedListener = (ended: EndedSession) => Promise<void>;
+
 export function createSessionStore(deps: SessionStoreDeps) {
   const { kv, clock } = deps;
   const touchIntervalMs = deps.touchIntervalMs ?? 60_000;
@@ -46,6 +52,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
   // A fixed TTL, reset on every create, only ever moves later: no read-modify-write race can shorten it.
   const indexTtlMs = maxLifetimeMs + DAY_MS;
   const now = (): number => clock.now().getTime();
+  const endedListeners: SessionEndedListener[] = [];
 
   async function index(session: Session): Promise<void> {
     for (const key of [keys.user(session.userId), keys.tenant(session.tenantId)]) {
@@ -109,6 +116,9 @@ export function createSessionStore(deps: SessionStoreDeps) {
       userAgent: input.userAgent,
       amr: [...input.amr],
       ...(input.restriction ? { restriction: input.restriction } : {}),
+      ...(input.sso ? { sso: { ...input.sso } } : {}),
+      ...(input.email !== undefined ? { email: input.email } : {}),
+      ...(input.tenantSlug !== undefined ? { tenantSlug: input.tenantSlug } : {}),
     };
     // Indexes and pointer before the session: a crash midway leaves a stale index entry (pruned later),
     // never a live session that cannot be listed or revoked.
@@ -199,6 +209,8 @@ export function createSessionStore(deps: SessionStoreDeps) {
     }
     const session = parseSession(await kv.getDel(keys.session(pointer.tokenHash)));
     await unindex(publicId, pointer);
+    // Every way a session is ended (logout, admin, reset, rotation, deactivation) comes through here.
+    await Promise.allSettled(endedListeners.map((listener) => listener({ id: publicId, userId: pointer.userId, tenantId: pointer.tenantId })));
     return session !== null && !isSessionExpired(session, now());
   }
 
@@ -244,6 +256,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
     revokeAllForUser: (userId: string, options: { except?: string } = {}) => revokeIndexed(keys.user(userId), options.except),
     revokeAllForUsers,
     revokeAllForTenant: (tenantId: string) => revokeIndexed(keys.tenant(tenantId)),
+    onSessionEnded: (listener: SessionEndedListener) => void endedListeners.push(listener),
   };
 }
 

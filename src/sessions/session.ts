@@ -4,6 +4,21 @@ export type SessionMethod = "password" | "saml" | "oidc";
 /** Authenticator assurance level (NIST SP 800-63B): aal2 once a second factor was verified. */
 export type SessionAssurance = "aal1" | "aal2";
 
+/**
+ * Where an SSO session came from: the connection, what the identity provider said about how the user
+ * authenticated (SAML AuthnContextClassRef or OIDC `acr`), and what single logout needs later.
+ */
+export type SessionSso = {
+  connectionId: string;
+  authnContext?: string;
+  /** SAML NameID and SessionIndex, for the LogoutRequest sent to the IdP's SLO endpoint. */
+  nameId?: string;
+  nameIdFormat?: string;
+  sessionIndex?: string;
+  /** OIDC: the IdP's ID token, the hint for its end_session endpoint. */
+  idTokenHint?: string;
+};
+
 /** A session that may only reach the password-change page until the password is rotated. */
 export type SessionRestriction = "password_change";
 
@@ -29,6 +44,13 @@ export type Session = {
   /** RFC 8176 authentication method references: "pwd", "otp", "mfa", ... */
   amr: string[];
   restriction?: SessionRestriction;
+  sso?: SessionSso;
+  /**
+   * The user's email and tenant slug at sign-in, so the session check (`/authz`) answers from the
+   * session store alone. Absent on sessions made before they were recorded.
+   */
+  email?: string;
+  tenantSlug?: string;
 };
 
 /** What a caller supplies to start a session; the store fills in ids and times. */
@@ -45,6 +67,9 @@ export type NewSession = {
   /** Defaults to now. */
   authTime?: number;
   restriction?: SessionRestriction;
+  sso?: SessionSso;
+  email?: string;
+  tenantSlug?: string;
 };
 
 /** Changes that come with a privilege change (step-up, password changed); applied on rotation. */

@@ -6,8 +6,8 @@ import { createSessionStore } from "../../src/sessions/session.store";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const tenant = { sessionIdleMinutes: 30, sessionAbsoluteHours: 12 };
-const user = { id: "user-a", tenantId: "tenant-1" };
+const tenant = { slug: "tenant-1", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 };
+const user = { id: "user-a", tenantId: "tenant-1", email: "user-a@example.test" };
 
 let clock: ManualClock;
 let kv: MemoryKvStore;

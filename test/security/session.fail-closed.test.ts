@@ -18,6 +18,12 @@ describe("session store unreachable", () => {
     expect(res.text).not.toContain("Your sessions");
   });
 
+  it("/authz answers 401, never a 5xx a proxy might let through", async () => {
+    const res = await supertest(t.app).get("/authz").set("Cookie", `gh_session=${"a".repeat(43)}`);
+    expect(res.status).toBe(401);
+    expect(res.headers["x-auth-user-id"]).toBeUndefined();
+  });
+
   it("the login step answers 503 instead of skipping throttling", async () => {
     const slug = uniqueSlug();
     await t.api().post("/api/v1/tenants").send({ slug, name: "Down", region: "us" }).expect(201);

@@ -1,0 +1,101 @@
+import { Worker } from "node:worker_threads";
+import { assertLocal } from "./local-services";
+import type { Target } from "./scenario";
+
+/** Latencies of an evenly paced run, measured from each request's scheduled start. */
+export type PacedRun = { rate: number; seconds: number; sent: number; completed: number; failed: number; latencyP50Ms: number; latencyP99Ms: number; latencyMaxMs: number };
+
+/*
+ * autocannon's overallRate sends each second's requests back to back and then idles, so its "half
+ * rate" is full load for half a second. This generator spaces requests evenly (open loop: request i is
+ * due at start + i / rate, whether or not earlier ones answered) and measures each from the moment it
+ * was due, so a stall is counted against every request it delayed. It runs in a worker thread, away
+ * from the servers' event loop, over a fixed number of raw keep-alive sockets, and reads only status
+ * lines: it serves bodyless answers (forward auth) only.
+ */
+const WORKER_SOURCE = `
+const net = require("node:net");
+const { parentPort, workerData } = require("node:worker_threads");
+const { host, port, path, method, headers, rate, seconds, connections, expectStatus } = workerData;
+// Raw keep-alive sockets and one prebuilt request: the generator must be far cheaper than the server.
+const head = [method + " " + path + " HTTP/1.1", "Host: " + host + ":" + port, "Connection: keep-alive",
+  ...Object.entries(headers).map(([k, v]) => k + ": " + v)].join("\\r\\n") + "\\r\\n\\r\\n";
+const request = Buffer.from(head);
+const total = Math.floor(rate * seconds);
+const latencies = [];
+const waiting = [];
+let completed = 0, failed = 0, finished = 0, next = 0;
+const start = performance.now() + 100;
+const idle = [];
+function record(due, ok) {
+  latencies.push(performance.now() - due);
+  if (ok) completed += 1; else failed += 1;
+  finished += 1;
+  if (finished === total) report();
+}
+function open() {
+  const socket = net.connect(port, host);
+  socket.setNoDelay(true);
+  let buffer = "";
+  socket.current = undefined;
+  socket.on("data", (chunk) => {
+    buffer += chunk.toString("latin1");
+    // Bodyless answers (Content-Length: 0): a response ends at its blank line.
+    let end;
+    while ((end = buffer.indexOf("\\r\\n\\r\\n")) >= 0) {
+      const status = Number(buffer.slice(9, 12));
+      buffer = buffer.slice(end + 4);
+      const due = socket.current;
+      socket.current = undefined;
+      if (due !== undefined) record(due, status === expectStatus);
+      send(socket);
+    }
+  });
+  socket.on("error", () => { if (socket.current !== undefined) record(socket.current, false); });
+  socket.on("connect", () => send(socket));
+}
+function send(socket) {
+  const due = waiting.shift();
+  if (due === undefined) { idle.push(socket); return; }
+  socket.current = due;
+  socket.write(request);
+}
+function tick() {
+  const now = performance.now();
+  while (next < total && start + (next * 1000) / rate <= now) {
+    waiting.push(start + (next * 1000) / rate);
+    next += 1;
+    const socket = idle.shift();
+    if (socket) send(socket);
+  }
+  if (next < total) setImmediate(tick);
+}
+function report() {
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  parentPort.postMessage({ rate, seconds, sent: total, completed, failed, latencyP50Ms: at(0.5), latencyP99Ms: at(0.99), latencyMaxMs: latencies[latencies.length - 1] });
+  process.exit(0);
+}
+for (let i = 0; i < connections; i += 1) open();
+setTimeout(tick, 100);
+`;
+
+export function firePaced(baseUrl: string, target: Target, pace: { rate: number; seconds: number; connections: number }): Promise<PacedRun> {
+  const url = new URL(target.path, baseUrl);
+  assertLocal(url.toString(), "a benchmark target");
+  if (target.body !== undefined) throw new Error("the paced generator sends bodyless requests only");
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      host: url.hostname, port: Number(url.port), path: `${url.pathname}${url.search}`, method: target.method, headers: target.headers ?? {},
+      rate: pace.rate, seconds: pace.seconds, connections: pace.connections, expectStatus: target.expectStatus ?? 200,
+    },
+  });
+  return new Promise((resolve, reject) => {
+    worker.once("message", (run: PacedRun) => {
+      void worker.terminate();
+      resolve(run);
+    });
+    worker.once("error", reject);
+  });
+}
