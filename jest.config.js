@@ -2,7 +2,7 @@
 const swc = ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }];
 
 // ESM-only packages must be compiled to CommonJS for Jest (STACK.md).
-const esmPackages = ["openid-client", "oauth4webapi", "jose", "@noble", "@scure", "otplib", "@otplib"];
+const esmPackages = ["openid-client", "oauth4webapi", "jose", "@noble", "@scure", "otplib", "@otplib", "oidc-provider"];
 
 module.exports = {
   testEnvironment: "node",

@@ -1,4 +1,5 @@
 import { Router, type Response } from "express";
+import { z } from "zod";
 import { contextOf } from "../platform/http/request-context";
 import { parseInput, pathParam } from "../platform/http/validate";
 import { connectionCreateSchema, connectionUpdateSchema, ssoPolicySchema } from "../sso/connection.schemas";
@@ -10,11 +11,19 @@ import { pageQuery } from "./query";
 
 type Deps = { tenants: TenantService; ssoConnections: SsoConnectionService; ssoPolicy: SsoPolicyService };
 
+const expiringQuery = pageQuery.extend({ expiringWithinDays: z.coerce.number().int().min(0).max(3650) });
+
 /** A tenant's SSO connections and the support-staff SSO toggle. */
 export function ssoRouter(deps: Deps): Router {
   const router = Router();
   const tenantOf = (params: Record<string, string | string[] | undefined>, res: Response) =>
     deps.tenants.requireTenant(pathParam(params, "slug"), { tenantId: callerOf(res).tenantId });
+
+  // Support staff: IdP certificates about to expire, across tenants (only its own for a tenant-bound key).
+  router.get("/sso-connections", requireScope("tenants:read"), async (req, res) => {
+    const query = parseInput(expiringQuery, req.query, "query");
+    res.json(await deps.ssoConnections.listExpiringCertificates({ withinDays: query.expiringWithinDays, cursor: query.cursor, limit: query.limit, onlyTenantId: callerOf(res).tenantId }));
+  });
 
   router.get("/tenants/:slug/sso-connections", requireScope("tenants:read"), async (req, res) => {
     const tenant = await tenantOf(req.params, res);

@@ -1,5 +1,6 @@
 import type { AuditContext } from "../audit/audit-event";
 import { AppError, notFound } from "../platform/errors";
+import type { TenantRow } from "../tenants/tenant.store";
 import { mayUseLocalLogin } from "./login-policy";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import type { PendingLogin } from "./pending-login.store";
@@ -17,12 +18,13 @@ export async function finishLocalLogin(
   const user = await deps.userStore.findInTenant(deps.db, pending.tenantId, pending.userId);
   // Deactivated or deleted while the second step was pending: nothing is granted.
   if (!tenant || !user || user.status !== "active") throw notFound("Account");
+  if (pending.sso) return finishSsoWithLocalFactor(deps, { tenant, user, pending, sso: pending.sso }, client, factor);
   // The policy may have changed while the second step was pending (support just enforced SSO).
   const policy = mayUseLocalLogin(tenant, user);
   if (!policy.allowed) throw new AppError("forbidden", "Your organisation requires you to sign in with its single sign-on.");
   const mustChangePassword = user.passwordRotation === "change_at_next_login";
   const { token, session } = await deps.sessions.startSession({
-    user: { id: user.id, tenantId: tenant.id },
+    user: { id: user.id, tenantId: tenant.id, email: user.email },
     tenant,
     method: "password",
     assurance: factor.assurance,
@@ -45,6 +47,36 @@ export async function finishLocalLogin(
     await deps.outbox.enqueueMany(tx, [...recipients].map((to) => ({ to, subject: `Bypass sign-in to ${tenant.name}`, text, kind: "bypass_notice", tenantId: tenant.id })));
   });
   return { sessionToken: token, sessionId: session.id, returnTo: pending.returnTo, mustChangePassword };
+}
+
+/**
+ * The end of an SSO login that also needed the local TOTP: an SSO session (no local password was used,
+ * so neither the bypass rules nor a forced password change apply), with the IdP's and the local factors.
+ */
+async function finishSsoWithLocalFactor(
+  deps: LocalLoginDeps,
+  login: { tenant: TenantRow; user: { id: string; email: string }; pending: PendingLogin; sso: NonNullable<PendingLogin["sso"]> },
+  client: LoginClient,
+  factor: { assurance: "aal1" | "aal2"; amr: string[] },
+): Promise<FinishedLogin> {
+  const { tenant, user, pending, sso } = login;
+  const amr = [...new Set([...sso.amr, ...factor.amr.filter((value) => value !== "pwd")])];
+  const { token, session } = await deps.sessions.startSession({
+    user: { id: user.id, tenantId: tenant.id, email: user.email },
+    tenant,
+    method: sso.method,
+    assurance: factor.assurance,
+    amr,
+    ip: client.ip,
+    userAgent: client.userAgent ?? "",
+    sso: sso.session,
+  });
+  const context: AuditContext = { actor: { type: "user", id: user.id }, ip: client.ip, requestId: client.requestId };
+  await deps.auditStore.insert(deps.db, context, {
+    type: "sso.login.succeeded", tenantId: tenant.id, target: { type: "user", id: user.id },
+    data: { connectionId: sso.session.connectionId, protocol: sso.method, localSecondFactor: true, authnContext: sso.session.authnContext ?? null, amr },
+  });
+  return { sessionToken: token, sessionId: session.id, returnTo: pending.returnTo, mustChangePassword: false };
 }
 
 function bypassNotice(notice: { tenantName: string; userEmail: string; ip: string; at: Date }): string {

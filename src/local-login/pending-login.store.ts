@@ -1,5 +1,6 @@
 import { randomToken, sha256Hex } from "../platform/crypto";
 import type { KvStore } from "../platform/kv/kv-store";
+import type { SessionSso } from "../sessions/session";
 
 /** What a correct password earns: the right to attempt the second factor, for five minutes, in one browser. */
 export type PendingLogin = {
@@ -12,6 +13,11 @@ export type PendingLogin = {
   /** TOTP secret offered during enrolment, sealed; saved on the user only once a code confirms it. */
   enrollSecret?: string;
   createdAt: number;
+  /**
+   * Set when an SSO login waits for the local TOTP (the tenant's `requireLocalMfaForSso`): the IdP's
+   * part is done, and the session will be an SSO session carrying it.
+   */
+  sso?: { method: "saml" | "oidc"; amr: string[]; session: SessionSso };
 };
 
 export const PENDING_LOGIN_TTL_MS = 5 * 60 * 1000;

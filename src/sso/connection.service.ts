@@ -14,6 +14,8 @@ import {
   type ConnectionCreateInput, type ConnectionUpdateInput, type OidcCreateInput, type SamlCreateInput,
 } from "./connection.schemas";
 import type { SsoConnectionChange, SsoConnectionData, SsoConnectionRow, SsoConnectionStore } from "./connection.store";
+import { listExpiringCertificates } from "./certificate-expiry";
+import { healthOf, type ConnectionHealth } from "./connection-health";
 import { toConnectionView, type ConnectionView } from "./connection.view";
 import { parseIdpMetadata } from "./idp-metadata";
 import type { DiscoveryOptions } from "./oidc-discovery";
@@ -31,6 +33,8 @@ type Deps = {
   discovery: DiscoveryOptions;
 };
 
+export type ConnectionWithHealth = ConnectionView & { health: ConnectionHealth };
+
 /** The client secret is bound to its connection: a sealed value copied to another row does not open. */
 export const clientSecretContext = (connectionId: string) => `sso-connection:${connectionId}:client-secret`;
 
@@ -39,6 +43,11 @@ const jsonOrNull = (value: Record<string, string> | null | undefined) => (value 
 export function createSsoConnectionService(deps: Deps) {
   const { db, clock, auditStore, connectionStore, policyStore, secretBox } = deps;
   const view = (row: SsoConnectionRow) => toConnectionView(row, clock.now());
+  /** What the API returns: the connection with its login health. */
+  async function withHealth(tenantId: string, rows: SsoConnectionRow[]): Promise<ConnectionWithHealth[]> {
+    const health = await healthOf(db, tenantId, rows);
+    return rows.map((row) => ({ ...view(row), health: health.get(row.id)! }));
+  }
 
   async function requireConnection(tenant: TenantRow, id: string): Promise<SsoConnectionRow> {
     const row = UUID_PATTERN.test(id) ? await connectionStore.findInTenant(db, tenant.id, id) : null;
@@ -107,7 +116,7 @@ export function createSsoConnectionService(deps: Deps) {
   return {
     requireConnection,
 
-    async createConnection(tenant: TenantRow, input: ConnectionCreateInput, context: AuditContext): Promise<ConnectionView> {
+    async createConnection(tenant: TenantRow, input: ConnectionCreateInput, context: AuditContext): Promise<ConnectionWithHealth> {
       const data = input.type === "saml" ? samlData(tenant.id, input) : await oidcData(tenant.id, input);
       const row = await db.$transaction(async (tx) => {
         let created = await connectionStore.create(tx, data);
@@ -117,10 +126,10 @@ export function createSsoConnectionService(deps: Deps) {
         await auditStore.insert(tx, context, { type: "sso.connection.created", tenantId: tenant.id, target: { type: "sso_connection", id: created.id }, data: { after: view(created) } });
         return created;
       });
-      return view(row);
+      return (await withHealth(tenant.id, [row]))[0]!;
     },
 
-    async updateConnection(tenant: TenantRow, id: string, input: ConnectionUpdateInput, context: AuditContext): Promise<ConnectionView> {
+    async updateConnection(tenant: TenantRow, id: string, input: ConnectionUpdateInput, context: AuditContext): Promise<ConnectionWithHealth> {
       const row = await requireConnection(tenant, id);
       const change = await updateChange(row, input);
       const updated = await db.$transaction(async (tx) => {
@@ -136,7 +145,7 @@ export function createSsoConnectionService(deps: Deps) {
         }
         return next;
       });
-      return view(updated);
+      return (await withHealth(tenant.id, [updated]))[0]!;
     },
 
     async deleteConnection(tenant: TenantRow, id: string, context: AuditContext): Promise<void> {
@@ -148,13 +157,18 @@ export function createSsoConnectionService(deps: Deps) {
       });
     },
 
-    async getConnection(tenant: TenantRow, id: string): Promise<ConnectionView> {
-      return view(await requireConnection(tenant, id));
+    async getConnection(tenant: TenantRow, id: string): Promise<ConnectionWithHealth> {
+      return (await withHealth(tenant.id, [await requireConnection(tenant, id)]))[0]!;
     },
 
-    async listConnections(tenant: TenantRow, query: { cursor?: string; limit: number }): Promise<Page<ConnectionView>> {
+    listExpiringCertificates(query: { withinDays: number; cursor?: string; limit: number; onlyTenantId?: string }) {
+      return listExpiringCertificates(db, query, clock.now());
+    },
+
+    async listConnections(tenant: TenantRow, query: { cursor?: string; limit: number }): Promise<Page<ConnectionWithHealth>> {
       const rows = await connectionStore.list(db, { tenantId: tenant.id, afterId: decodeCursor(query.cursor, UUID_PATTERN), limit: query.limit + 1 });
-      return toPage(rows, query.limit, view, (row) => row.id);
+      const page = toPage(rows, query.limit, (row) => row, (row) => row.id);
+      return { items: await withHealth(tenant.id, page.items), nextCursor: page.nextCursor };
     },
   };
 }

@@ -10,6 +10,7 @@ export function toTenantView(tenant: TenantRow) {
     region: tenant.region,
     emailDomains: tenant.emailDomains,
     mfaRequired: tenant.mfaRequired,
+    requireLocalMfaForSso: tenant.requireLocalMfaForSso,
     ipAllowlist: tenant.ipAllowlist,
     sessionIdleMinutes: tenant.sessionIdleMinutes,
     sessionAbsoluteHours: tenant.sessionAbsoluteHours,

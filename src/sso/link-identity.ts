@@ -1,0 +1,76 @@
+import type { DbTx } from "../platform/db/prisma";
+import type { TenantRow } from "../tenants/tenant.store";
+import { emailKeyOf } from "../users/user.schemas";
+import type { UserStore } from "../users/user.store";
+import type { SsoConnectionRow } from "./connection.store";
+import type { ExternalIdentityStore } from "./external-identity.store";
+import { NoSsoAccount } from "./sso-errors";
+
+/** What an identity provider asserted about the user, after the protocol checks passed. */
+export type ExternalClaims = {
+  /** SAML NameID or OIDC `sub`: the key of the identity, stable at the IdP. */
+  subject: string;
+  email?: string;
+  /** SAML: the signed assertion stands for it. OIDC: only `email_verified: true`. */
+  emailVerified: boolean;
+  firstName?: string;
+  lastName?: string;
+  name?: string;
+};
+
+export type LinkOutcome = { userId: string; email: string; identityId: string; how: "linked" | "first_link" | "provisioned" };
+
+type Deps = { userStore: UserStore; identities: ExternalIdentityStore };
+
+/**
+ * Finds the user an SSO login stands for, inside the caller's transaction.
+ * 1. A known (connection, subject) is that user, if still active.
+ * 2. Otherwise the verified email may link to an existing active user of the tenant, when its domain is
+ *    one of the tenant's domains (if it lists any) and the user has no other account at this IdP.
+ * 3. Otherwise, with JIT provisioning on, a member is created from the asserted attributes.
+ */
+export async function resolveSsoUser(
+  deps: Deps,
+  tx: DbTx,
+  input: { tenant: TenantRow; connection: SsoConnectionRow; claims: ExternalClaims; at: Date },
+): Promise<LinkOutcome> {
+  const { tenant, connection, claims, at } = input;
+  const known = await deps.identities.findBySubject(tx, connection.id, claims.subject);
+  if (known) {
+    const user = await deps.userStore.findInTenant(tx, tenant.id, known.userId);
+    if (!user || user.status !== "active") throw new NoSsoAccount("user_deactivated");
+    await deps.identities.recordLogin(tx, known.id, connection.id, at);
+    return { userId: user.id, email: user.email, identityId: known.id, how: "linked" };
+  }
+
+  const email = usableEmail(tenant, claims);
+  const existing = await deps.userStore.findByEmail(tx, tenant.id, email);
+  if (existing) {
+    if (existing.status !== "active") throw new NoSsoAccount("user_deactivated");
+    // Another subject already holds this user: a reassigned or spoofed email must not take the account over.
+    if (await deps.identities.findForUser(tx, connection.id, existing.id)) throw new NoSsoAccount("user_linked_elsewhere");
+    const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: existing.id, subject: claims.subject, at });
+    await deps.identities.touchConnection(tx, connection.id, at);
+    return { userId: existing.id, email: existing.email, identityId: identity.id, how: "first_link" };
+  }
+
+  if (connection.provisioning !== "jit") throw new NoSsoAccount("no_matching_user");
+  const created = await deps.userStore.create(tx, tenant.id, { email, name: displayName(claims, email), kind: "member", role: "user", ssoBypass: false });
+  const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: created.id, subject: claims.subject, at });
+  await deps.identities.touchConnection(tx, connection.id, at);
+  return { userId: created.id, email: created.email, identityId: identity.id, how: "provisioned" };
+}
+
+function usableEmail(tenant: TenantRow, claims: ExternalClaims): string {
+  const email = claims.email?.normalize("NFKC").trim();
+  if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) throw new NoSsoAccount("email_missing");
+  if (!claims.emailVerified) throw new NoSsoAccount("email_unverified");
+  const domain = emailKeyOf(email).split("@").pop()!;
+  if (tenant.emailDomains.length > 0 && !tenant.emailDomains.some((d) => d.toLowerCase() === domain)) throw new NoSsoAccount("email_domain_not_allowed");
+  return email;
+}
+
+function displayName(claims: ExternalClaims, email: string): string {
+  const full = claims.name?.trim() || [claims.firstName, claims.lastName].filter((part) => part?.trim()).join(" ").trim();
+  return (full || email.split("@")[0]!).slice(0, 200);
+}

@@ -1,0 +1,78 @@
+import type { Request, Response } from "express";
+import { AppError } from "../../platform/errors";
+import { safeReturnTo } from "../../platform/http/return-to";
+import type { TenantRow } from "../../tenants/tenant.store";
+import type { SsoConnectionRow } from "../connection.store";
+import type { SsoProtocolDeps } from "../sso.routes";
+import { SsoRefused } from "../sso-errors";
+import type { SsoAuthentication } from "../sso-login.service";
+import { checkResponse, type Expected } from "./assertion-checks";
+import { acceptAssertionOnce } from "./assertion-replay";
+import { readResponseEnvelope, type ResponseEnvelope } from "./response-envelope";
+import { samlAuthentication } from "./saml-claims";
+import { spEndpoints } from "./saml-settings";
+
+type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator">;
+type Target = { tenant: TenantRow; connection: SsoConnectionRow };
+/** Which login a response belongs to: found through its InResponseTo, or unsolicited. */
+type Correlation = { connection: SsoConnectionRow; requestId: string | null; returnTo: string };
+
+/**
+ * POST /sso/{tenant}/saml/acs. The IdP's cross-site POST carries none of our SameSite=Lax cookies: the
+ * response is tied to its login through InResponseTo and the server-side flow, never through the browser.
+ * Steps: read the envelope (no DOCTYPE) -> correlate (cheap, before any crypto) -> node-saml -> our checks
+ * on what node-saml verified -> accept the assertion ID once -> session. Any refusal: a 4xx page.
+ */
+export function createSamlAcs(deps: AcsDeps) {
+  return async function consumeAssertion(req: Request, res: Response): Promise<void> {
+    const slug = String(req.params.tenant).toLowerCase();
+    const target = await deps.login.connectionFor(slug, "saml");
+    if (!target) throw new AppError("not_found", "Single sign-on is not available for this account.");
+    res.set("Cache-Control", "no-store");
+    let where: Target = target;
+    try {
+      const envelope = readResponseEnvelope(req.body);
+      const correlation = await correlate(deps, target, envelope);
+      where = { tenant: target.tenant, connection: correlation.connection };
+      const auth = await authenticate(deps, where, envelope, correlation.requestId);
+      await deps.http.finish(res, { ...where, auth, returnTo: correlation.returnTo });
+      await deps.login.clearFailures(where.connection.id);
+    } catch (error) {
+      await deps.http.fail(res, error, where);
+    }
+  };
+}
+
+async function correlate(deps: AcsDeps, target: Target, envelope: ResponseEnvelope): Promise<Correlation> {
+  if (envelope.inResponseTo === undefined) {
+    if (!target.connection.allowIdpInitiated) throw new SsoRefused("unsolicited");
+    // No flow: RelayState is whatever the IdP sends; only a path of this service is followed.
+    return { connection: target.connection, requestId: null, returnTo: safeReturnTo(envelope.relayState, { fallback: "/account" }) };
+  }
+  // Single use and scoped to this tenant: a replayed response, or one made for another tenant, finds nothing.
+  const flow = await deps.flows.takeBySamlRequest(target.tenant.id, envelope.inResponseTo);
+  if (!flow) throw new SsoRefused("unknown_in_response_to");
+  // Redis expires the flow too; our clock decides as well, so that every instance agrees with the tests.
+  if (deps.clock.now().getTime() - flow.createdAt >= deps.flows.ttlMs) throw new SsoRefused("in_response_to_expired");
+  const connection = flow.connectionId === target.connection.id
+    ? target.connection
+    : (await deps.login.connectionFor(target.tenant.slug, "saml", flow.connectionId))?.connection;
+  if (!connection) throw new SsoRefused("connection_unavailable");
+  return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo };
+}
+
+async function authenticate(deps: AcsDeps, where: Target, envelope: ResponseEnvelope, requestId: string | null): Promise<SsoAuthentication> {
+  const idpEntityId = where.connection.idpEntityId;
+  if (!idpEntityId) throw new SsoRefused("connection_incomplete");
+  const endpoints = spEndpoints(deps.publicUrl, where.tenant.slug);
+  const now = deps.clock.now().getTime();
+  const expected: Expected = { endpoints, idpEntityId, requestId, now };
+  // Signatures and the assertion's own checks: the CPU-heavy part, off the event loop.
+  const { idpEntityId: entity, ssoUrl, sloUrl, certificates } = where.connection;
+  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, responseSigned: envelope.signed, connection: { idpEntityId: entity, ssoUrl, sloUrl, certificates }, expected });
+  if (!outcome.ok) throw new SsoRefused(outcome.reason);
+  checkResponse(envelope.response, expected);
+  const { assertion } = outcome;
+  await acceptAssertionOnce(deps.kv, { connectionId: where.connection.id, assertionId: assertion.id, refusedAfter: assertion.refusedAfter, now });
+  return samlAuthentication(assertion, where.connection.attributeMapping);
+}

@@ -1,0 +1,63 @@
+import { AppError } from "../../platform/errors";
+import type { Session } from "../../sessions/session";
+import { createTenantStore } from "../../tenants/tenant.store";
+import { createSsoConnectionStore } from "../connection.store";
+import type { SsoProtocol, SsoProtocolDeps } from "../sso.routes";
+import { createSamlAcs } from "./saml-acs";
+import { newRequestId, samlClient } from "./saml-client";
+import { buildLogoutUrl } from "./saml-logout";
+import { spEndpoints } from "./saml-settings";
+import { samlRouter } from "./saml.routes";
+import { createSigningKeyStore } from "./signing-key.store";
+import { createSpSigningKey } from "./sp-signing-key";
+import { spMetadataXml } from "./sp-metadata";
+
+export type SamlProtocol = SsoProtocol & {
+  /** The IdP's single-logout URL (signed LogoutRequest) for a SAML session, or null when there is none to call. */
+  logoutUrl(session: Session): Promise<string | null>;
+};
+
+const notAvailable = () => new AppError("not_found", "Single sign-on is not available for this account.");
+
+/**
+ * SAML 2.0 service provider, one per tenant: SP-initiated login over HTTP-Redirect, the ACS over HTTP-POST,
+ * SP metadata, and the LogoutRequest for single logout.
+ */
+export function createSamlProtocol(deps: SsoProtocolDeps): SamlProtocol {
+  const spKey = createSpSigningKey({ db: deps.db, secretBox: deps.secretBox, clock: deps.clock, logger: deps.logger, store: createSigningKeyStore() });
+  const tenants = createTenantStore();
+  const connections = createSsoConnectionStore();
+  const router = samlRouter({
+    consumeAssertion: createSamlAcs(deps),
+    async spMetadata(slug) {
+      // Any existing tenant: its IdP admin needs this before the connection is created here.
+      const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await tenants.findBySlug(deps.db, slug) : null;
+      if (!tenant) throw notAvailable();
+      return spMetadataXml(spEndpoints(deps.publicUrl, tenant.slug), await spKey.get());
+    },
+  });
+
+  return {
+    router,
+
+    /** SP-initiated login: the AuthnRequest's ID and return_to stay in the flow store; RelayState is the flow's opaque id. */
+    async begin({ tenant, connection, returnTo }) {
+      if (!connection.ssoUrl || !connection.idpEntityId) throw notAvailable();
+      const requestId = newRequestId();
+      const key = await spKey.get();
+      const relayState = await deps.flows.begin({
+        tenantId: tenant.id, connectionId: connection.id, returnTo, samlRequestId: requestId, createdAt: deps.clock.now().getTime(),
+      });
+      const client = samlClient({ endpoints: spEndpoints(deps.publicUrl, tenant.slug), connection, key, requestId });
+      return client.getAuthorizeUrlAsync(relayState, undefined, {});
+    },
+
+    async logoutUrl(session) {
+      if (session.method !== "saml" || !session.sso) return null;
+      const connection = await connections.findInTenant(deps.db, session.tenantId, session.sso.connectionId);
+      const tenantSlug = session.tenantSlug ?? (await tenants.findById(deps.db, session.tenantId))?.slug;
+      if (!connection || !tenantSlug) return null;
+      return buildLogoutUrl({ session, tenantSlug, connection, publicUrl: deps.publicUrl, key: await spKey.get(), kv: deps.kv });
+    },
+  };
+}

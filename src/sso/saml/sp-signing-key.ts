@@ -1,0 +1,90 @@
+import { createPrivateKey, generateKeyPair } from "node:crypto";
+import { promisify } from "node:util";
+import type { Clock } from "../../platform/clock";
+import { sha256Hex, type SecretBox } from "../../platform/crypto";
+import type { Db } from "../../platform/db/prisma";
+import type { Logger } from "../../platform/logger";
+import { selfSignedCertificate } from "./self-signed-certificate";
+import type { SigningKeyData, SigningKeyRow, SigningKeyStore } from "./signing-key.store";
+
+/** The SAML service provider's key pair: signs AuthnRequests and LogoutRequests; its certificate is in SP metadata. */
+export type SpSigningKey = { privateKeyPem: string; certificatePem: string };
+
+const PURPOSE = "saml-sp";
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+// IdP admins paste this certificate once; a long life spares them a rotation nobody asked for.
+const CERTIFICATE_LIFETIME_MS = 10 * YEAR_MS;
+// Peers whose clocks run a little behind must not see a certificate from the future.
+const BACKDATE_MS = 60 * 60 * 1000;
+
+const sealContext = (publicKeyPem: string) => `signing-key:${PURPOSE}:${sha256Hex(publicKeyPem)}`;
+const generateRsa = promisify(generateKeyPair);
+
+type Deps = { db: Db; secretBox: SecretBox; clock: Clock; logger: Logger; store: SigningKeyStore };
+
+/**
+ * The one SP key of this deployment (every tenant's metadata carries the same certificate), made on first
+ * use and stored sealed in PostgreSQL so that every instance signs with it. Read once per process.
+ */
+export function createSpSigningKey(deps: Deps) {
+  let loading: Promise<SpSigningKey> | null = null;
+
+  /**
+   * The newest key this instance can open. A key sealed under a secret this instance lacks (SECRET_KEYS
+   * lost a key, or development secrets were regenerated) is reported and passed over rather than taking
+   * SAML login down; when no key can be opened, a new one is made.
+   */
+  function firstUsable(rows: SigningKeyRow[]): SpSigningKey | null {
+    for (const row of rows) {
+      try {
+        if (row.certificatePem) return { privateKeyPem: deps.secretBox.open(row.privateKeySealed, sealContext(row.publicKeyPem)), certificatePem: row.certificatePem };
+      } catch {
+        deps.logger.error({ signingKeyId: row.id, purpose: PURPOSE }, "a signing key cannot be opened with SECRET_KEYS; was a key removed from SECRET_KEYS?");
+      }
+    }
+    return null;
+  }
+
+  async function load(): Promise<SpSigningKey> {
+    const { db, store } = deps;
+    const existing = firstUsable(await store.active(db, PURPOSE));
+    if (existing) return existing;
+    return store.withCreateLock(db, PURPOSE, async (tx) => {
+      const made = firstUsable(await store.active(tx, PURPOSE));
+      if (made) return made;
+      const { data, privateKeyPem } = await newKey(deps);
+      await store.create(tx, data);
+      return { privateKeyPem, certificatePem: data.certificatePem! };
+    });
+  }
+
+  return {
+    get(): Promise<SpSigningKey> {
+      // A failed load (database down) is not remembered: the next request tries again.
+      loading ??= load().catch((error: unknown) => {
+        loading = null;
+        throw error;
+      });
+      return loading;
+    },
+  };
+}
+
+async function newKey(deps: Pick<Deps, "secretBox" | "clock">): Promise<{ data: SigningKeyData; privateKeyPem: string }> {
+  const { publicKey, privateKey } = await generateRsa("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  const now = deps.clock.now().getTime();
+  const certificatePem = selfSignedCertificate({
+    privateKey: createPrivateKey(privateKey),
+    commonName: "Gatehouse SAML service provider",
+    notBefore: new Date(now - BACKDATE_MS),
+    notAfter: new Date(now + CERTIFICATE_LIFETIME_MS),
+  });
+  const data = { purpose: PURPOSE, algorithm: "RS256", publicKeyPem: publicKey, certificatePem, privateKeySealed: deps.secretBox.seal(privateKey, sealContext(publicKey)) };
+  return { data, privateKeyPem: privateKey };
+}
+
+export type SpSigningKeys = ReturnType<typeof createSpSigningKey>;

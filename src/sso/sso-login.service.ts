@@ -1,0 +1,188 @@
+import type { AuditContext } from "../audit/audit-event";
+import type { AuditStore } from "../audit/audit.store";
+import type { Clock } from "../platform/clock";
+import type { Db } from "../platform/db/prisma";
+import { AppError } from "../platform/errors";
+import type { KvStore } from "../platform/kv/kv-store";
+import type { Logger } from "../platform/logger";
+import type { PendingLoginStore } from "../local-login/pending-login.store";
+import type { Session, SessionAssurance, SessionSso } from "../sessions/session";
+import type { SessionService } from "../sessions/session.service";
+import { isIpAllowed } from "../tenants/ip-allowlist";
+import type { TenantRow, TenantStore } from "../tenants/tenant.store";
+import type { UserStore } from "../users/user.store";
+import type { SsoConnectionRow, SsoConnectionStore } from "./connection.store";
+import type { ExternalIdentityStore } from "./external-identity.store";
+import { resolveSsoUser, type ExternalClaims } from "./link-identity";
+import { NoSsoAccount } from "./sso-errors";
+
+/** What a protocol hands over once every check of the IdP's answer passed. */
+export type SsoAuthentication = {
+  claims: ExternalClaims;
+  /** RFC 8176 values the IdP reported (OIDC `amr`), or derived from the SAML AuthnContext. */
+  amr: string[];
+  /** Kept on the session: authentication context and what single logout needs. */
+  sso: Omit<SessionSso, "connectionId">;
+};
+
+export type SsoClient = { ip: string; userAgent?: string; requestId?: string };
+
+/** A session, or (tenant asks for the local TOTP on top of SSO) a pending login for that step. */
+export type SsoCompletion =
+  | { kind: "session"; sessionToken: string; session: Session; userId: string }
+  | { kind: "second_factor"; pendingToken: string; location: string; userId: string };
+
+type Deps = {
+  db: Db;
+  kv: KvStore;
+  clock: Clock;
+  logger: Logger;
+  tenantStore: TenantStore;
+  userStore: UserStore;
+  connectionStore: SsoConnectionStore;
+  identities: ExternalIdentityStore;
+  auditStore: AuditStore;
+  sessions: SessionService;
+  pending: PendingLoginStore;
+};
+
+/** Failures within this window count towards "this connection keeps failing". */
+const FAILURE_WINDOW_MS = 15 * 60 * 1000;
+const FAILING_AFTER = 3;
+const failuresKey = (connectionId: string) => `sso-failures:${connectionId}`;
+
+// SAML AuthnContextClassRefs that mean more than one factor (REFEDS MFA, and the multi-factor classes of SAML 2.0).
+const MFA_CONTEXTS = [/refeds\.org\/profile\/mfa/i, /MobileTwoFactor/i, /TimeSyncToken/i, /multifactor/i];
+
+/**
+ * The protocol-neutral end of an SSO login: which tenant and connection a login goes through, the
+ * account it stands for (linking or JIT), the session, the audit trail and the health counters.
+ */
+export function createSsoLoginService(deps: Deps) {
+  const { db, clock } = deps;
+
+  return {
+    /** The tenant and the connection an SSO login for `slug` uses; 404 unless SSO is on with an enabled connection. */
+    async target(slug: string): Promise<{ tenant: TenantRow; connection: SsoConnectionRow }> {
+      const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await deps.tenantStore.findBySlug(db, slug) : null;
+      if (!tenant?.ssoEnabled) throw new AppError("not_found", "Single sign-on is not available for this account.");
+      const connection = await db.ssoConnection.findFirst({ where: { tenantId: tenant.id, enabled: true }, orderBy: { id: "asc" } });
+      if (!connection) throw new AppError("not_found", "Single sign-on is not available for this account.");
+      return { tenant, connection };
+    },
+
+    /**
+     * The tenant's enabled connection of one protocol (the one a flow began with, when `id` is given).
+     * Null when the tenant, or such a connection, does not exist: endpoints answer 404 alike.
+     */
+    async connectionFor(slug: string, type: "saml" | "oidc", id?: string): Promise<{ tenant: TenantRow; connection: SsoConnectionRow } | null> {
+      const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await deps.tenantStore.findBySlug(db, slug) : null;
+      if (!tenant) return null;
+      const connection = await db.ssoConnection.findFirst({ where: { tenantId: tenant.id, type, enabled: true, ...(id ? { id } : {}) }, orderBy: { id: "asc" } });
+      return connection ? { tenant, connection } : null;
+    },
+
+    /**
+     * Turns a verified IdP answer into a session — or, where the tenant asks for the local TOTP on top
+     * of SSO, into a pending login for that step. Refused (no session, nothing written but the failure
+     * record) when SSO was switched off meanwhile, the network is outside the tenant's allowlist, or no
+     * active account stands for the identity.
+     */
+    async complete(input: { tenant: TenantRow; connection: SsoConnectionRow; auth: SsoAuthentication; client: SsoClient; returnTo: string; browserId: string }): Promise<SsoCompletion> {
+      // `tenant` and `connection` were read by this request (connectionFor), after the IdP answered:
+      // a policy change made while the user was at the IdP is already in them.
+      const { tenant, connection, auth, client } = input;
+      if (!tenant.ssoEnabled || !connection.enabled) throw new AppError("not_found", "Single sign-on is not available for this account.");
+      if (!isIpAllowed(tenant.ipAllowlist, client.ip)) throw new NoSsoAccount("ip_not_allowed");
+      const at = clock.now();
+      const method = connection.type === "oidc" ? ("oidc" as const) : ("saml" as const);
+      const sso: SessionSso = { ...auth.sso, connectionId: connection.id };
+      const context: AuditContext = { actor: { type: "anonymous" }, ip: client.ip, requestId: client.requestId };
+      const outcome = await linkWithRetry(async () => db.$transaction(async (tx) => {
+        const linked = await resolveSsoUser(deps, tx, { tenant, connection, claims: auth.claims, at });
+        const userContext: AuditContext = { ...context, actor: { type: "user", id: linked.userId } };
+        const target = { type: "user", id: linked.userId };
+        if (linked.how === "provisioned") {
+          await deps.auditStore.insert(tx, userContext, { type: "user.created", tenantId: tenant.id, target, data: { via: "sso_jit", connectionId: connection.id } });
+        }
+        // With a local factor still to come, the login succeeds (and is audited) only after it.
+        if (!tenant.requireLocalMfaForSso) {
+          await deps.auditStore.insert(tx, userContext, {
+            type: "sso.login.succeeded", tenantId: tenant.id, target,
+            data: { connectionId: connection.id, protocol: connection.type, link: linked.how, authnContext: auth.sso.authnContext ?? null, amr: auth.amr },
+          });
+        }
+        return linked;
+      }));
+      if (tenant.requireLocalMfaForSso) {
+        const user = await deps.userStore.findInTenant(db, tenant.id, outcome.userId);
+        const stage = user?.totpSecret ? ("mfa" as const) : ("enroll" as const);
+        const pendingToken = await deps.pending.create({
+          userId: outcome.userId, tenantId: tenant.id, region: tenant.region, browserId: input.browserId, returnTo: input.returnTo,
+          stage, createdAt: at.getTime(), sso: { method, amr: auth.amr, session: sso },
+        });
+        return { kind: "second_factor", pendingToken, location: stage === "mfa" ? `/${tenant.region}/login/mfa` : `/${tenant.region}/mfa/setup`, userId: outcome.userId };
+      }
+      const { token, session } = await deps.sessions.startSession({
+        user: { id: outcome.userId, tenantId: tenant.id, email: outcome.email },
+        tenant,
+        method,
+        assurance: assuranceOf(auth),
+        amr: auth.amr,
+        ip: client.ip,
+        userAgent: client.userAgent ?? "",
+        sso,
+      });
+      return { kind: "session", sessionToken: token, session, userId: outcome.userId };
+    },
+
+    /** Audits a refused SSO login and counts it towards the connection's health. Never throws. */
+    async recordFailure(input: { tenantId: string; connectionId: string; protocol: string; reason: string; client: SsoClient }): Promise<void> {
+      try {
+        const context: AuditContext = { actor: { type: "anonymous" }, ip: input.client.ip, requestId: input.client.requestId };
+        await deps.auditStore.insert(db, context, {
+          type: "sso.login.failed", tenantId: input.tenantId, target: { type: "sso_connection", id: input.connectionId },
+          data: { connectionId: input.connectionId, protocol: input.protocol, reason: input.reason },
+        });
+        await deps.kv.incr(failuresKey(input.connectionId), FAILURE_WINDOW_MS);
+      } catch (error) {
+        deps.logger.warn({ err: error, connectionId: input.connectionId }, "could not record an SSO failure");
+      }
+    },
+
+    /** True when logins through the connection keep failing (the error page then offers the bypass URL). */
+    async isFailing(connectionId: string): Promise<boolean> {
+      try {
+        return Number((await deps.kv.get(failuresKey(connectionId))) ?? 0) >= FAILING_AFTER;
+      } catch {
+        return false;
+      }
+    },
+
+    async clearFailures(connectionId: string): Promise<void> {
+      await deps.kv.del(failuresKey(connectionId)).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Two first logins of one new identity at once both try to link it; the loser hits the unique key
+ * (P2002) and, on a second look, finds the identity the winner linked.
+ */
+async function linkWithRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if ((error as { code?: string }).code !== "P2002") throw error;
+    return attempt();
+  }
+}
+
+/** aal2 only when the IdP said it used more than one factor; an SSO login is otherwise one factor. */
+export function assuranceOf(auth: Pick<SsoAuthentication, "amr" | "sso">): SessionAssurance {
+  if (auth.amr.includes("mfa")) return "aal2";
+  const context = auth.sso.authnContext ?? "";
+  return MFA_CONTEXTS.some((pattern) => pattern.test(context)) ? "aal2" : "aal1";
+}
+
+export type SsoLoginService = ReturnType<typeof createSsoLoginService>;
