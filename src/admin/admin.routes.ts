@@ -9,11 +9,13 @@ import type { SessionAdminService } from "../sessions/session-admin.service";
 import type { SsoConnectionService } from "../sso/connection.service";
 import type { SsoPolicyService } from "../sso/sso-policy.service";
 import type { AllowlistImpact } from "../tenants/allowlist-impact";
+import type { ApplicationService } from "../apps/application.service";
 import type { TenantService } from "../tenants/tenant.service";
 import type { UserService } from "../users/user.service";
 import { apiKeyAuth } from "./api-key.middleware";
 import type { ApiKeyService } from "./api-key.service";
 import { apiKeysRouter } from "./api-keys.routes";
+import { applicationsRouter, type OidcSigningKeys } from "./applications.routes";
 import { auditRouter } from "./audit.routes";
 import { rotationsRouter } from "./rotations.routes";
 import { ssoRouter } from "./sso.routes";
@@ -33,6 +35,8 @@ export type AdminDeps = {
   rotationCampaigns: RotationCampaignService;
   ssoConnections: SsoConnectionService;
   ssoPolicy: SsoPolicyService;
+  applications: ApplicationService;
+  oidcSigningKeys: OidcSigningKeys;
   regions: readonly string[];
   jsonBodyLimitBytes: number;
 };
@@ -50,5 +54,6 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(apiKeysRouter(deps));
   router.use(rotationsRouter(deps));
   router.use(ssoRouter(deps));
+  router.use(applicationsRouter(deps));
   return router;
 }

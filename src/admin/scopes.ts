@@ -1,6 +1,7 @@
 /** Scopes an API key can hold. A write scope implies the read scope of the same resource. */
 export const API_SCOPES = [
   "tenants:read", "tenants:write", "users:read", "users:write", "rotations:write", "audit:read", "api_keys:write",
+  "applications:read", "applications:write",
 ] as const;
 
 export type ApiScope = (typeof API_SCOPES)[number];

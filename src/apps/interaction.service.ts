@@ -1,0 +1,102 @@
+import type { Clock } from "../platform/clock";
+import type { Db } from "../platform/db/prisma";
+import type { Session } from "../sessions/session";
+import { decideAccess } from "./access-policy";
+import type { AccountRow, AccountStore } from "./account.store";
+import type { ApplicationRow, ApplicationStore } from "./application.store";
+import type { InteractionResult, OidcGrant, OidcInteraction, OidcProvider } from "./oidc-provider-api";
+import { INTERACTION_PATH } from "./openid-provider";
+
+/** What the interaction page does next. */
+export type LoginStep =
+  | { kind: "sign_in"; location: string }
+  | { kind: "finish"; result: InteractionResult }
+  | { kind: "refuse"; result: InteractionResult };
+
+type Deps = { db: Db; clock: Clock; accounts: AccountStore; applications: ApplicationStore };
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: "Know who you are (your Gatehouse user id, organisation and region)",
+  email: "See your email address",
+  profile: "See your name",
+};
+
+const refuse = (description: string): LoginStep => ({ kind: "refuse", result: { error: "access_denied", error_description: description } });
+
+/**
+ * The interaction step of the OpenID provider is Gatehouse's own login: with a live session the login is
+ * finished from it (subject to the access rule), without one the browser goes through /login (SSO or the
+ * regional local login, as the tenant's policy says) and comes back here.
+ */
+export function createInteractionService(deps: Deps) {
+  const { db, accounts, applications } = deps;
+
+  function signIn(uid: string, tenant: string | undefined): LoginStep {
+    const query = new URLSearchParams({ ...(tenant ? { tenant } : {}), return_to: `${INTERACTION_PATH}/${uid}` });
+    return { kind: "sign_in", location: `/login?${query.toString()}` };
+  }
+
+  /** prompt=login, an exceeded max_age or a login_hint naming someone else: the session is not good enough. */
+  function wantsAnotherLogin(interaction: OidcInteraction, session: Session, account: AccountRow | null): boolean {
+    if (interaction.prompt.reasons.includes("login_prompt")) return true;
+    const maxAge = Number(interaction.params.max_age);
+    if (interaction.params.max_age !== undefined && Number.isFinite(maxAge) && deps.clock.now().getTime() - session.authTime > maxAge * 1000) return true;
+    const hint = interaction.params.login_hint;
+    return typeof hint === "string" && hint.includes("@") && account !== null && hint.toLowerCase() !== account.email.toLowerCase();
+  }
+
+  const findApplication = (clientId: unknown): Promise<ApplicationRow | null> =>
+    typeof clientId === "string" && clientId.length <= 64 ? applications.findByClientId(db, clientId) : Promise.resolve(null);
+
+  return {
+    findApplication,
+
+    async decideLogin(interaction: OidcInteraction, session: Session | undefined, ip: string): Promise<LoginStep> {
+      const app = await findApplication(interaction.params.client_id);
+      if (!app) return refuse("unknown application");
+      const appTenants = [...(await applications.tenantSlugs(db, app.tenantIds)).values()];
+      const asked = typeof interaction.params.tenant === "string" ? interaction.params.tenant : undefined;
+      if (asked && appTenants.length > 0 && !appTenants.includes(asked)) return refuse("this application is not available to that organisation");
+      const tenant = asked ?? (appTenants.length === 1 ? appTenants[0] : undefined);
+      if (!session) return signIn(interaction.uid, tenant);
+
+      const account = await accounts.find(db, session.userId);
+      // Signed in after this interaction began: asking again would only loop.
+      const fresh = session.authTime >= interaction.iat * 1000;
+      if (tenant && account?.tenant.slug !== tenant) return fresh ? refuse("signed in to another organisation than the application asked for") : signIn(interaction.uid, tenant);
+      if (!fresh && wantsAnotherLogin(interaction, session, account)) return signIn(interaction.uid, tenant ?? account?.tenant.slug);
+
+      const verdict = decideAccess({ session, account, appTenantIds: app.tenantIds, ip });
+      if (!verdict.allowed) return refuse(verdict.message);
+      return {
+        kind: "finish",
+        result: {
+          login: { accountId: session.userId, acr: session.assurance, amr: session.amr, ts: Math.floor(session.authTime / 1000), remember: false },
+          gatehouse: { sessionId: session.id },
+        },
+      };
+    },
+
+    /** What a third-party app asks for, in words, for the consent page. */
+    describeConsent(interaction: OidcInteraction): string[] {
+      const missing = interaction.prompt.details.missingOIDCScope;
+      const scopes = Array.isArray(missing) ? missing.filter((s): s is string => typeof s === "string") : [];
+      return scopes.map((scope) => SCOPE_TEXT[scope] ?? scope);
+    },
+
+    /** The user allowed what the consent page showed: the grant now covers the missing scopes and claims. */
+    async grantConsent(provider: OidcProvider, interaction: OidcInteraction): Promise<InteractionResult> {
+      const accountId = interaction.session?.accountId;
+      const clientId = interaction.params.client_id;
+      if (!accountId || typeof clientId !== "string") return { error: "access_denied", error_description: "no signed-in user" };
+      const existing = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
+      const grant: OidcGrant = existing ?? new provider.Grant({ accountId, clientId });
+      const { missingOIDCScope, missingOIDCClaims } = interaction.prompt.details;
+      if (Array.isArray(missingOIDCScope)) grant.addOIDCScope(missingOIDCScope.join(" "));
+      if (Array.isArray(missingOIDCClaims)) grant.addOIDCClaims(missingOIDCClaims as string[]);
+      return { consent: { grantId: await grant.save() } };
+    },
+  };
+}
+
+export type InteractionService = ReturnType<typeof createInteractionService>;

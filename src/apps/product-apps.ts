@@ -1,0 +1,63 @@
+import type { AuditContext } from "../audit/audit-event";
+import type { AuditStore } from "../audit/audit.store";
+import type { SecretKey } from "../config/load";
+import type { Clock } from "../platform/clock";
+import { SecretBox } from "../platform/crypto";
+import type { Db } from "../platform/db/prisma";
+import type { KvStore } from "../platform/kv/kv-store";
+import type { Logger } from "../platform/logger";
+import type { SessionService } from "../sessions/session.service";
+import { createAccountStore } from "./account.store";
+import { createApplicationService } from "./application.service";
+import { createApplicationStore } from "./application.store";
+import { createInteractionService } from "./interaction.service";
+import { createLogoutPropagation } from "./logout-propagation";
+import { createOpenIdProvider } from "./openid-provider";
+import { createProviderKeyStore } from "./provider-key.store";
+import { createProviderKeys, type KeySchedule } from "./provider-keys";
+import { createSessionLinkStore } from "./session-link.store";
+
+export type ProductAppsDeps = {
+  db: Db;
+  kv: KvStore;
+  clock: Clock;
+  logger: Logger;
+  publicUrl: string;
+  secretKeys: readonly SecretKey[];
+  sessions: SessionService;
+  auditStore: AuditStore;
+  keySchedule?: KeySchedule;
+};
+
+/** The product-apps capability wired from its stores: registry, OpenID provider, keys, logout propagation. */
+export function createProductApps(deps: ProductAppsDeps) {
+  const { db, kv, clock, logger, auditStore } = deps;
+  const applicationStore = createApplicationStore();
+  const accounts = createAccountStore();
+  const links = createSessionLinkStore(kv);
+  const keys = createProviderKeys({ db, store: createProviderKeyStore(), secretBox: new SecretBox(deps.secretKeys), clock, logger, auditStore, schedule: deps.keySchedule });
+  const openIdProvider = createOpenIdProvider({
+    db, kv, clock, logger, publicUrl: deps.publicUrl, secretKeys: deps.secretKeys, applications: applicationStore, accounts, keys, links,
+    findSession: (id) => deps.sessions.findSession(id),
+  });
+  const logoutPropagation = createLogoutPropagation({ kv, logger, links, provider: () => openIdProvider.provider() });
+  deps.sessions.onSessionEnded(logoutPropagation.onSessionEnded);
+
+  return {
+    applications: createApplicationService({ db, kv, store: applicationStore, auditStore }),
+    openIdProvider,
+    oidcInteractions: createInteractionService({ db, clock, accounts, applications: applicationStore }),
+    oidcLogout: logoutPropagation,
+    oidcSigningKeys: {
+      async rotate(context: AuditContext) {
+        const key = await keys.rotate(context);
+        // This instance publishes the new key at once; the others within the key schedule's refresh time.
+        openIdProvider.reloadKeys();
+        return key;
+      },
+      list: () => keys.list(),
+    },
+  };
+}
+
+export type ProductApps = ReturnType<typeof createProductApps>;

@@ -1,0 +1,111 @@
+import type { Clock } from "../platform/clock";
+import type { Db } from "../platform/db/prisma";
+import type { RequestContext } from "../platform/http/request-context";
+import { UUID_PATTERN } from "../platform/pagination";
+import type { Session } from "../sessions/session";
+import { decideAccess } from "./access-policy";
+import type { AccountRow, AccountStore } from "./account.store";
+import { tenantIdsOf } from "./application-clients";
+import { interactionPolicy, type OidcAccount, type OidcContext, type OidcPolicy, type OidcTokenLike } from "./oidc-provider-api";
+import type { SessionLinkStore } from "./session-link.store";
+
+export type ProviderSessionDeps = {
+  db: Db;
+  clock: Clock;
+  accounts: AccountStore;
+  links: SessionLinkStore;
+  /** The live Gatehouse session with this public id (not counted as activity). */
+  findSession(publicId: string): Promise<Session | null>;
+};
+
+/** The Gatehouse session and request context Express put on the response before handing it to the provider. */
+export function gatehouseSessionOf(ctx: OidcContext): Session | undefined {
+  return ctx.res.locals?.session as Session | undefined;
+}
+
+function requestContextOf(ctx: OidcContext): RequestContext | undefined {
+  return ctx.res.locals?.context as RequestContext | undefined;
+}
+
+/**
+ * How the provider knows users and sessions: accounts from PostgreSQL, and every provider session bound to
+ * the Gatehouse session it was made from (one session, not two).
+ */
+export function createProviderSessions(deps: ProviderSessionDeps) {
+  const { db, accounts, links } = deps;
+  // One account read per request, shared by the checks below.
+  const accountOfRequest = new WeakMap<OidcContext, Promise<AccountRow | null>>();
+  const accountOf = (ctx: OidcContext, userId: string) => {
+    let found = accountOfRequest.get(ctx);
+    if (!found) accountOfRequest.set(ctx, (found = accounts.find(db, userId)));
+    return found;
+  };
+
+  /** Token requests and userinfo count only while the Gatehouse session the tokens came from is alive. */
+  async function tokenSessionIsLive(token: OidcTokenLike, sub: string): Promise<boolean> {
+    if (!token.sessionUid) return false;
+    const sessionId = await links.gatehouseSessionOf(token.sessionUid);
+    const session = sessionId ? await deps.findSession(sessionId) : null;
+    return session !== null && session.userId === sub && session.restriction === undefined;
+  }
+
+  async function findAccount(ctx: OidcContext, sub: string, token?: OidcTokenLike): Promise<OidcAccount | undefined> {
+    if (!UUID_PATTERN.test(sub)) return undefined;
+    const account = await accountOf(ctx, sub);
+    if (!account || account.status !== "active") return undefined;
+    if (token && !(await tokenSessionIsLive(token, sub))) return undefined;
+    return {
+      accountId: account.id,
+      claims: () => ({ sub: account.id, email: account.email, name: account.name, tenant: account.tenant.slug, region: account.tenant.region }),
+    };
+  }
+
+  /** The provider session must belong to this browser's live Gatehouse session; binds it right after a login. */
+  async function gatehouseSessionCheck(ctx: OidcContext): Promise<boolean> {
+    const session = gatehouseSessionOf(ctx);
+    const op = ctx.oidc.session;
+    if (!session || !op?.accountId || op.accountId !== session.userId) return true;
+    const tenant = ctx.oidc.params?.tenant;
+    if (typeof tenant === "string" && (await accountOf(ctx, session.userId))?.tenant.slug !== tenant) return true;
+    const result = ctx.oidc.result;
+    if (result?.login && result.gatehouse?.sessionId === session.id) {
+      await links.link(op.uid, session.id, session.absoluteExpiresAt - deps.clock.now().getTime());
+      return false;
+    }
+    return (await links.gatehouseSessionOf(op.uid)) !== session.id;
+  }
+
+  /** The access rule, again at every authorization request: nothing decided at an earlier login is trusted. */
+  async function gatehouseAccessCheck(ctx: OidcContext): Promise<boolean> {
+    const session = gatehouseSessionOf(ctx);
+    const client = ctx.oidc.client;
+    if (!session || !client) return false;
+    const account = await accountOf(ctx, session.userId);
+    return !decideAccess({ session, account, appTenantIds: tenantIdsOf(client), ip: requestContextOf(ctx)?.ip ?? "" }).allowed;
+  }
+
+  return {
+    findAccount,
+
+    /** oidc-provider's default prompts plus the two Gatehouse checks on the login prompt. */
+    interactionPolicy(): OidcPolicy {
+      const { Check, base } = interactionPolicy;
+      const policy = base();
+      const login = policy.get("login")!;
+      // Checks added after the prompt was built get no default error: name it.
+      login.checks.add(new Check("gatehouse_session", "a live Gatehouse session is required", "login_required", gatehouseSessionCheck));
+      login.checks.add(new Check("gatehouse_access", "this Gatehouse session may not sign in to this application", "access_denied", gatehouseAccessCheck));
+      return policy;
+    },
+
+    /** Provider sessions live as long as the Gatehouse session they are bound to may. */
+    sessionTtlSeconds(ctx: OidcContext, stored: { exp?: number }): number {
+      const session = gatehouseSessionOf(ctx);
+      if (session) return Math.max(60, Math.floor((session.absoluteExpiresAt - deps.clock.now().getTime()) / 1000));
+      if (typeof stored.exp === "number") return Math.max(1, stored.exp - Math.floor(Date.now() / 1000));
+      return 3600;
+    },
+  };
+}
+
+export type ProviderSessions = ReturnType<typeof createProviderSessions>;
