@@ -19,7 +19,15 @@ import { findProjectDir } from "./platform/paths";
 import { passwordRouter } from "./passwords/password.routes";
 import { enforcePasswordRotation } from "./passwords/rotation.middleware";
 import { accountRouter } from "./sessions/account.routes";
+import type { Session } from "./sessions/session";
+import { currentSessionRouter, forwardAuthRouter } from "./sessions/session-check.routes";
 import { loadSession } from "./sessions/session.middleware";
+import { oidcRouter } from "./apps/oidc.routes";
+import { createOidcProtocol } from "./sso/oidc/oidc.protocol";
+import { createSamlProtocol } from "./sso/saml/saml.protocol";
+import { createSsoHttp } from "./sso/sso-http";
+import { ssoLogoutUrl, ssoRouter, type SsoProtocolDeps } from "./sso/sso.routes";
+import { SecretBox } from "./platform/crypto";
 
 export type AppDeps = {
   config: Config & { secretKeys: readonly SecretKey[] };
@@ -38,22 +46,39 @@ export function createApp(deps: AppDeps): Express {
   app.set("etag", false);
   configureTrustProxy(app, config.trustProxy);
 
+  const cookies = createBrowserCookies({ secure: config.secureCookies });
+  const sessionCheck = { sessions: container.sessions, cookies, identityOf: (session: Session) => container.account.identityOf(session) };
+  // Forward auth is the hot path: ahead of everything else.
+  app.use(forwardAuthRouter(sessionCheck));
   app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics.registry, isShuttingDown: deps.isShuttingDown }));
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
   app.use(securityHeaders());
+  // Before the admin API's key check: this one is authenticated by the browser's cookie.
+  app.use(currentSessionRouter(sessionCheck));
   app.use("/api/v1", adminRouter({ ...container, regions: config.regions, jsonBodyLimitBytes: config.jsonBodyLimitBytes }));
 
-  const cookies = createBrowserCookies({ secure: config.secureCookies });
   const csrf = createCsrf({ key: deriveKey(config.secretKeys[0]!, "csrf"), allowedOrigins: [config.publicUrl, ...Object.values(config.regionUrls)] });
   const views = createViews();
   app.use("/assets", express.static(findProjectDir("public"), { index: false, maxAge: "1h" }));
   app.use(loadSession({ sessions: container.sessions, cookies }));
+  // Before the rotation gate: the provider refuses restricted sessions itself, answering the app with access_denied.
+  app.use(oidcRouter({
+    op: container.openIdProvider, interactions: container.oidcInteractions, account: container.account, cookies, csrf, views, logger: deps.logger, publicUrl: config.publicUrl,
+  }));
   app.use(enforcePasswordRotation);
   app.use(loginEntryRouter({ entry: container.loginEntry, cookies, csrf, views }));
   app.use(localLoginRouter({ login: container.localLogin, regions: config.regions, cookies, csrf, views }));
   app.use(passwordRouter({ reset: container.passwordReset, change: container.passwordChange, regions: config.regions, minLength: config.passwordMinLength, cookies, csrf, views }));
-  app.use(accountRouter({ account: container.account, recoveryNotices: container.recoveryNotices, cookies, csrf, views }));
+  const ssoHttp = createSsoHttp({ login: container.ssoLogin, cookies, views, regionUrls: config.regionUrls });
+  const { db, kv, clock } = container.infra;
+  const protocolDeps: SsoProtocolDeps = {
+    db, kv, clock, logger: deps.logger, publicUrl: config.publicUrl, secretBox: new SecretBox(config.secretKeys),
+    login: container.ssoLogin, flows: container.ssoFlows, http: ssoHttp, cookies, allowHttpIssuers: config.env !== "production", samlValidator: container.samlValidator,
+  };
+  const protocols = { saml: createSamlProtocol(protocolDeps), oidc: createOidcProtocol(protocolDeps) };
+  app.use(ssoRouter({ login: container.ssoLogin, cookies, protocols }));
+  app.use(accountRouter({ account: container.account, recoveryNotices: container.recoveryNotices, cookies, csrf, views, idpLogoutUrl: ssoLogoutUrl(protocols) }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -2,6 +2,7 @@ import { createApiKeyService } from "./admin/api-key.service";
 import { createApiKeyStore } from "./admin/api-key.store";
 import { createAuditService } from "./audit/audit.service";
 import { createAuditStore } from "./audit/audit.store";
+import { createProductApps } from "./apps/product-apps";
 import type { LocalLoginDeps } from "./local-login/deps";
 import { createLoginEntryService } from "./local-login/login-entry.service";
 import { createPendingLoginStore } from "./local-login/pending-login.store";
@@ -14,6 +15,7 @@ import { createBreachChecker } from "./passwords/breach-check";
 import { loadCommonPasswords } from "./passwords/common-passwords";
 import type { PasswordDeps, PasswordPolicy } from "./passwords/deps";
 import { createPasswordChangeService } from "./passwords/password-change.service";
+import { createBcryptWorkerPool, libuvBcrypt } from "./passwords/bcrypt-pool";
 import { createPasswordHasher } from "./passwords/password-hasher";
 import { createPasswordPolicy } from "./passwords/password-policy";
 import { createPasswordResetService } from "./passwords/password-reset.service";
@@ -34,7 +36,12 @@ import { createSessionService } from "./sessions/session.service";
 import { createSessionStore } from "./sessions/session.store";
 import { createSsoConnectionService } from "./sso/connection.service";
 import { createSsoConnectionStore } from "./sso/connection.store";
+import { createSamlValidator } from "./sso/saml/saml-validator";
+import { createCertificateAlertWorker } from "./sso/certificate-alert.worker";
+import { createExternalIdentityStore } from "./sso/external-identity.store";
 import { discoverIssuer } from "./sso/oidc-discovery";
+import { createSsoFlowStore } from "./sso/sso-flow.store";
+import { createSsoLoginService } from "./sso/sso-login.service";
 import { createSsoPolicyService } from "./sso/sso-policy.service";
 import { createSsoPolicyStore } from "./sso/sso-policy.store";
 import { createAllowlistImpact } from "./tenants/allowlist-impact";
@@ -57,7 +64,8 @@ export function createContainer(infra: Infrastructure) {
   const recoveryCodeStore = createRecoveryCodeStore();
   const recoveryNotices = createRecoveryCodeNotices({ kv });
   const sessions = createSessionService({ store: createSessionStore({ kv, clock }), clock });
-  const hasher = createPasswordHasher({ cost: config.bcryptCost, pepperKeys: config.secretKeys });
+  const bcrypt = config.bcryptThreads > 0 ? createBcryptWorkerPool({ size: config.bcryptThreads, nice: config.bcryptThreadNice }) : libuvBcrypt;
+  const hasher = createPasswordHasher({ cost: config.bcryptCost, pepperKeys: config.secretKeys, backend: bcrypt });
 
   const throttle = createAuthThrottle({ backend: infra.throttleBackend });
   const outbox = createOutboxStore();
@@ -70,6 +78,11 @@ export function createContainer(infra: Infrastructure) {
   const passwordDeps: PasswordDeps = {
     db, clock, logger, regionUrls: config.regionUrls, tenantStore, userStore, tokenStore: createPasswordTokenStore(), outbox, auditStore, hasher, policy, sessions, throttle,
   };
+  const pendingLogins = createPendingLoginStore({ kv });
+  const samlValidator = createSamlValidator({ threads: config.samlValidationThreads });
+  const ssoLogin = createSsoLoginService({
+    db, kv, clock, logger, tenantStore, userStore, auditStore, sessions, pending: pendingLogins, connectionStore: ssoConnectionStore, identities: createExternalIdentityStore(),
+  });
   const campaigns = createRotationCampaignStore();
   const rotationWorker = createRotationWorker({ ...passwordDeps, campaigns });
   const passwordReset = createPasswordResetService(passwordDeps);
@@ -79,7 +92,7 @@ export function createContainer(infra: Infrastructure) {
     regionUrls: config.regionUrls,
     publicUrl: config.publicUrl,
     throttle,
-    pending: createPendingLoginStore({ kv }),
+    pending: pendingLogins,
     totp: createTotpVerifier({ kv, clock }),
     secretBox: new SecretBox(config.secretKeys),
     recoveryHasher: createRecoveryCodeHasher(config.secretKeys),
@@ -87,6 +100,11 @@ export function createContainer(infra: Infrastructure) {
 
   return {
     infra,
+    /** Stops what the container itself started (worker threads); infrastructure closes separately. */
+    close: async () => {
+      await Promise.all([bcrypt.close(), samlValidator.close()]);
+    },
+    samlValidator,
     sessions,
     recoveryNotices,
     localLogin,
@@ -100,7 +118,7 @@ export function createContainer(infra: Infrastructure) {
     }),
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
-    loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls }),
+    loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls, publicUrl: config.publicUrl }),
     mfaAdmin: createMfaAdminService({ db, userStore, recoveryCodeStore, auditStore, sessions, outbox, clock }),
     sessionAdmin: createSessionAdminService({ db, auditStore, sessions }),
     allowlistImpact: createAllowlistImpact({ db, clock, userStore, auditStore, sessions }),
@@ -115,8 +133,13 @@ export function createContainer(infra: Infrastructure) {
       // Plain-http issuers only outside production (a local test IdP).
       discovery: { timeoutMs: 5000, allowHttp: config.env !== "production" },
     }),
+    ssoLogin,
+    ssoFlows: createSsoFlowStore({ kv }),
     ssoPolicy: createSsoPolicyService({ db, auditStore, connectionStore: ssoConnectionStore, policyStore: ssoPolicyStore }),
+    certificateAlerts: createCertificateAlertWorker({ db, clock, logger, auditStore, userStore, outbox }),
     outboxSender: createOutboxSender({ db, store: outbox, mailer, clock, logger }),
+    // Product apps: applications registry, OpenID provider (/oidc), its keys, logout propagation.
+    ...createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secretKeys: config.secretKeys, sessions, auditStore }),
   };
 }
 

@@ -34,6 +34,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
   // Background work every instance shares through PostgreSQL: mail delivery and rotation campaigns.
   container.outboxSender.start();
   container.rotationWorker.start();
+  container.certificateAlerts.start();
 
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
@@ -51,7 +52,8 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
     await closed;
     clearTimeout(deadline);
     await container.passwordReset.whenIdle();
-    await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop()]);
+    await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop(), container.certificateAlerts.stop()]);
+    await container.close();
     await infra.close();
     logger.info("gatehouse stopped");
   }

@@ -58,6 +58,7 @@ const tenant = () => ({
   region: "eu",
   emailDomains: ["acme.example"],
   mfaRequired: true,
+  requireLocalMfaForSso: false,
   ipAllowlist: ["203.0.113.0/24", "2001:db8::/32"],
   sessionIdleMinutes: 30,
   sessionAbsoluteHours: 12,
@@ -129,6 +130,7 @@ describe("openapi.yaml", () => {
         .filter((file) => file.endsWith(".routes.ts"))
         .flatMap((file) => routesIn(path.join(adminDir, file), "/api/v1")),
       ...routesIn(path.join(root, "src/ops/ops.routes.ts"), ""),
+      ...routesIn(path.join(root, "src/sessions/session-check.routes.ts"), ""),
     ];
     expect(implemented.length).toBeGreaterThan(10);
     expect(documentedOperations(doc).sort()).toEqual([...new Set(implemented)].sort());
@@ -142,7 +144,10 @@ describe("openapi.yaml", () => {
   });
 
   it("puts every /api/v1 operation behind the API key, with 401 and 403 as problem+json", () => {
-    for (const [template, item] of Object.entries(doc.paths).filter(([template]) => template.startsWith("/api/v1/"))) {
+    // The one exception: the browser's own session, authenticated by its cookie.
+    const cookieRoutes = ["/api/v1/session"];
+    expect(doc.paths["/api/v1/session"]?.get?.security).toEqual([{ sessionCookie: [] }]);
+    for (const [template, item] of Object.entries(doc.paths).filter(([template]) => template.startsWith("/api/v1/") && !cookieRoutes.includes(template))) {
       for (const [method, operation] of Object.entries(item).filter(([key]) => HTTP_METHODS.includes(key))) {
         const where = `${method.toUpperCase()} ${template}`;
         expect([where, operation.security]).toEqual([where, undefined]); // inherits the global bearerAuth

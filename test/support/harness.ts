@@ -61,6 +61,7 @@ export async function startTestApp(env: Record<string, string> = {}, clock: Cloc
   return {
     app, container, adminToken, api, dataDir,
     async close() {
+      await container.close();
       await infra.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
