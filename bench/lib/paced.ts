@@ -3,12 +3,18 @@ import { assertLocal } from "./local-services";
 import type { Target } from "./scenario";
 
 /** Latencies of an evenly paced run, measured from each request's scheduled start. */
-export type PacedRun = { rate: number; seconds: number; sent: number; completed: number; failed: number; latencyP50Ms: number; latencyP99Ms: number; latencyMaxMs: number };
+export type PacedRun = {
+  rate: number; seconds: number; sent: number; completed: number; failed: number;
+  /** From each request's due time: what a client sending at this rate would see. */
+  latencyP50Ms: number; latencyP99Ms: number; latencyMaxMs: number;
+  /** From the moment it was written to the socket: the server's answer time alone. */
+  serviceP99Ms: number;
+};
 
 /*
  * autocannon's overallRate sends each second's requests back to back and then idles, so its "half
- * rate" is full load for half a second. This generator spaces requests evenly (open loop: request i is
- * due at start + i / rate, whether or not earlier ones answered) and measures each from the moment it
+ * rate" is full load for half a second. This generator spaces requests evenly to the millisecond (open
+ * loop: request i is due at start + i / rate, whether or not earlier ones answered) and measures each from the moment it
  * was due, so a stall is counted against every request it delayed. It runs in a worker thread, away
  * from the servers' event loop, over a fixed number of raw keep-alive sockets, and reads only status
  * lines: it serves bodyless answers (forward auth) only.
@@ -23,12 +29,15 @@ const head = [method + " " + path + " HTTP/1.1", "Host: " + host + ":" + port, "
 const request = Buffer.from(head);
 const total = Math.floor(rate * seconds);
 const latencies = [];
+const services = [];
 const waiting = [];
 let completed = 0, failed = 0, finished = 0, next = 0;
 const start = performance.now() + 100;
 const idle = [];
-function record(due, ok) {
-  latencies.push(performance.now() - due);
+function record(due, sentAt, ok) {
+  const now = performance.now();
+  latencies.push(now - due);
+  services.push(now - sentAt);
   if (ok) completed += 1; else failed += 1;
   finished += 1;
   if (finished === total) report();
@@ -47,17 +56,18 @@ function open() {
       buffer = buffer.slice(end + 4);
       const due = socket.current;
       socket.current = undefined;
-      if (due !== undefined) record(due, status === expectStatus);
+      if (due !== undefined) record(due, socket.sentAt, status === expectStatus);
       send(socket);
     }
   });
-  socket.on("error", () => { if (socket.current !== undefined) record(socket.current, false); });
+  socket.on("error", () => { if (socket.current !== undefined) record(socket.current, socket.sentAt, false); });
   socket.on("connect", () => send(socket));
 }
 function send(socket) {
   const due = waiting.shift();
   if (due === undefined) { idle.push(socket); return; }
   socket.current = due;
+  socket.sentAt = performance.now();
   socket.write(request);
 }
 function tick() {
@@ -68,12 +78,18 @@ function tick() {
     const socket = idle.shift();
     if (socket) send(socket);
   }
-  if (next < total) setImmediate(tick);
+  // A 1 ms timer, not a busy loop: the generator must leave the CPU to the servers it measures. Requests
+  // that fell due meanwhile go out together, and their wait counts in their latency.
+  if (next < total) setTimeout(tick, 1);
 }
 function report() {
   latencies.sort((a, b) => a - b);
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  parentPort.postMessage({ rate, seconds, sent: total, completed, failed, latencyP50Ms: at(0.5), latencyP99Ms: at(0.99), latencyMaxMs: latencies[latencies.length - 1] });
+  services.sort((a, b) => a - b);
+  const at = (list, q) => list[Math.min(list.length - 1, Math.floor(q * list.length))];
+  parentPort.postMessage({
+    rate, seconds, sent: total, completed, failed,
+    latencyP50Ms: at(latencies, 0.5), latencyP99Ms: at(latencies, 0.99), latencyMaxMs: latencies[latencies.length - 1], serviceP99Ms: at(services, 0.99),
+  });
   process.exit(0);
 }
 for (let i = 0; i < connections; i += 1) open();
