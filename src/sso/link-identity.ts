@@ -37,9 +37,9 @@ export async function resolveSsoUser(
   const { tenant, connection, claims, at } = input;
   const known = await deps.identities.findBySubject(tx, connection.id, claims.subject);
   if (known) {
-    const user = await deps.userStore.findInTenant(tx, tenant.id, known.userId);
-    if (!user || user.status !== "active") throw new NoSsoAccount("user_deactivated");
-    await deps.identities.recordLogin(tx, known.id, connection.id, at);
+    const { user } = known;
+    if (user.tenantId !== tenant.id || user.status !== "active") throw new NoSsoAccount("user_deactivated");
+    await deps.identities.recordLogin(tx, known, connection, at);
     return { userId: user.id, email: user.email, identityId: known.id, how: "linked" };
   }
 
@@ -50,14 +50,14 @@ export async function resolveSsoUser(
     // Another subject already holds this user: a reassigned or spoofed email must not take the account over.
     if (await deps.identities.findForUser(tx, connection.id, existing.id)) throw new NoSsoAccount("user_linked_elsewhere");
     const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: existing.id, subject: claims.subject, at });
-    await deps.identities.touchConnection(tx, connection.id, at);
+    await deps.identities.touchConnection(tx, connection, at);
     return { userId: existing.id, email: existing.email, identityId: identity.id, how: "first_link" };
   }
 
   if (connection.provisioning !== "jit") throw new NoSsoAccount("no_matching_user");
   const created = await deps.userStore.create(tx, tenant.id, { email, name: displayName(claims, email), kind: "member", role: "user", ssoBypass: false });
   const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: created.id, subject: claims.subject, at });
-  await deps.identities.touchConnection(tx, connection.id, at);
+  await deps.identities.touchConnection(tx, connection, at);
   return { userId: created.id, email: created.email, identityId: identity.id, how: "provisioned" };
 }
 

@@ -76,10 +76,14 @@ export function createSsoLoginService(deps: Deps) {
      * Null when the tenant, or such a connection, does not exist: endpoints answer 404 alike.
      */
     async connectionFor(slug: string, type: "saml" | "oidc", id?: string): Promise<{ tenant: TenantRow; connection: SsoConnectionRow } | null> {
-      const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await deps.tenantStore.findBySlug(db, slug) : null;
-      if (!tenant) return null;
-      const connection = await db.ssoConnection.findFirst({ where: { tenantId: tenant.id, type, enabled: true, ...(id ? { id } : {}) }, orderBy: { id: "asc" } });
-      return connection ? { tenant, connection } : null;
+      if (!/^[a-z0-9-]{1,63}$/.test(slug)) return null;
+      // One query on the ACS and callback hot path: the connection with its tenant.
+      const found = await db.ssoConnection.findFirst({
+        where: { tenant: { slug }, type, enabled: true, ...(id ? { id } : {}) }, orderBy: { id: "asc" }, include: { tenant: true },
+      });
+      if (!found) return null;
+      const { tenant, ...connection } = found;
+      return { tenant, connection };
     },
 
     /**
