@@ -1,40 +1,62 @@
 import { SsoRefused } from "../sso-errors";
 import { attributeOf, childElement, DSIG, parseSamlXml, SAMLP } from "./saml-xml";
 
-/** What the ACS reads of a posted SAMLResponse before any signature is checked. */
-export type ResponseEnvelope = {
-  /** The base64 form exactly as posted: node-saml decodes it to the same `xml`. */
+/** What the event loop reads of a posted response before handing it to a validation thread. */
+export type PostedResponse = {
+  /** The base64 form exactly as posted: node-saml decodes it to the same XML. */
   encoded: string;
-  xml: string;
+  /** The root element's InResponseTo, read as text: only a key to find the login it answers. */
+  inResponseTo?: string;
+  relayState?: string;
+};
+
+/** The parsed Response, in the validation thread. */
+export type ResponseEnvelope = {
   /** The <samlp:Response> element (unverified until node-saml has checked it). */
   response: Element;
   /** The AuthnRequest it answers; undefined for an unsolicited (IdP-initiated) response. */
   inResponseTo?: string;
   /** The Response itself carries a signature, which must then verify too. */
   signed: boolean;
-  relayState?: string;
 };
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+// The root element's start tag (after an XML declaration and comments) and its InResponseTo attribute.
+const ROOT_RESPONSE = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?Response\b([^>]*)>/;
+const IN_RESPONSE_TO = /\sInResponseTo\s*=\s*(?:"([^"<>&]*)"|'([^'<>&]*)')/;
 
-/** Decodes and parses the POST binding's form; refuses anything but one SAML 2.0 Response without a DOCTYPE. */
-export function readResponseEnvelope(body: unknown): ResponseEnvelope {
-  const form = (body ?? {}) as Record<string, unknown>;
-  const posted = form.SAMLResponse;
-  if (typeof posted !== "string") throw new SsoRefused("malformed");
+function decode(encoded: string): string {
   // Some IdPs wrap the base64 in lines; node-saml's decoder skips the whitespace too.
-  const compact = posted.replace(/\s+/g, "");
-  if (!BASE64.test(compact)) throw new SsoRefused("malformed");
-  const xml = Buffer.from(posted, "base64").toString("utf8");
-  const response = parseSamlXml(xml);
-  if (response.namespaceURI !== SAMLP || response.localName !== "Response" || response.getAttribute("Version") !== "2.0") throw new SsoRefused("malformed");
+  if (!BASE64.test(encoded.replace(/\s+/g, ""))) throw new SsoRefused("malformed");
+  return Buffer.from(encoded, "base64").toString("utf8");
+}
+
+/**
+ * The POST binding's form, decoded, with the InResponseTo of its root element read as text: enough to
+ * find the login it answers (and to refuse an unknown one) before any parsing or crypto. The text is
+ * only a lookup key: the validation thread parses the document (parseResponseEnvelope) and requires the
+ * Response's InResponseTo to be the request found.
+ */
+export function readPostedResponse(body: unknown): PostedResponse {
+  const form = (body ?? {}) as Record<string, unknown>;
+  const encoded = form.SAMLResponse;
+  if (typeof encoded !== "string") throw new SsoRefused("malformed");
+  const xml = decode(encoded);
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SsoRefused("doctype");
+  const root = ROOT_RESPONSE.exec(xml);
+  if (!root) throw new SsoRefused("malformed");
+  const attribute = IN_RESPONSE_TO.exec(root[1] ?? "");
   const relayState = typeof form.RelayState === "string" && form.RelayState.length <= 1024 ? form.RelayState : undefined;
+  return { encoded, inResponseTo: attribute ? (attribute[1] ?? attribute[2]) : undefined, relayState };
+}
+
+/** Parses a posted response; refuses anything but one SAML 2.0 Response without a DOCTYPE. */
+export function parseResponseEnvelope(encoded: string): ResponseEnvelope {
+  const response = parseSamlXml(decode(encoded));
+  if (response.namespaceURI !== SAMLP || response.localName !== "Response" || response.getAttribute("Version") !== "2.0") throw new SsoRefused("malformed");
   return {
-    encoded: posted,
-    xml,
     response,
     inResponseTo: attributeOf(response, "InResponseTo"),
     signed: childElement(response, DSIG, "Signature") !== undefined,
-    relayState,
   };
 }

@@ -6,9 +6,9 @@ import type { SsoConnectionRow } from "../connection.store";
 import type { SsoProtocolDeps } from "../sso.routes";
 import { SsoRefused } from "../sso-errors";
 import type { SsoAuthentication } from "../sso-login.service";
-import { checkResponse, type Expected } from "./assertion-checks";
+import type { Expected } from "./assertion-checks";
 import { acceptAssertionOnce } from "./assertion-replay";
-import { readResponseEnvelope, type ResponseEnvelope } from "./response-envelope";
+import { readPostedResponse, type PostedResponse } from "./response-envelope";
 import { samlAuthentication } from "./saml-claims";
 import { spEndpoints } from "./saml-settings";
 
@@ -20,8 +20,9 @@ type Correlation = { connection: SsoConnectionRow; requestId: string | null; ret
 /**
  * POST /sso/{tenant}/saml/acs. The IdP's cross-site POST carries none of our SameSite=Lax cookies: the
  * response is tied to its login through InResponseTo and the server-side flow, never through the browser.
- * Steps: read the envelope (no DOCTYPE) -> correlate (cheap, before any crypto) -> node-saml -> our checks
- * on what node-saml verified -> accept the assertion ID once -> session. Any refusal: a 4xx page.
+ * Steps: read InResponseTo (no DOCTYPE) -> correlate (cheap, before any parsing or crypto) -> on a
+ * validation thread: parse, node-saml, our checks on what node-saml verified -> accept the assertion ID
+ * once -> session. Any refusal: a 4xx page.
  */
 export function createSamlAcs(deps: AcsDeps) {
   return async function consumeAssertion(req: Request, res: Response): Promise<void> {
@@ -31,7 +32,7 @@ export function createSamlAcs(deps: AcsDeps) {
     res.set("Cache-Control", "no-store");
     let where: Target = target;
     try {
-      const envelope = readResponseEnvelope(req.body);
+      const envelope = readPostedResponse(req.body);
       const correlation = await correlate(deps, target, envelope);
       where = { tenant: target.tenant, connection: correlation.connection };
       const auth = await authenticate(deps, where, envelope, correlation.requestId);
@@ -43,7 +44,7 @@ export function createSamlAcs(deps: AcsDeps) {
   };
 }
 
-async function correlate(deps: AcsDeps, target: Target, envelope: ResponseEnvelope): Promise<Correlation> {
+async function correlate(deps: AcsDeps, target: Target, envelope: PostedResponse): Promise<Correlation> {
   if (envelope.inResponseTo === undefined) {
     if (!target.connection.allowIdpInitiated) throw new SsoRefused("unsolicited");
     // No flow: RelayState is whatever the IdP sends; only a path of this service is followed.
@@ -61,17 +62,16 @@ async function correlate(deps: AcsDeps, target: Target, envelope: ResponseEnvelo
   return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo };
 }
 
-async function authenticate(deps: AcsDeps, where: Target, envelope: ResponseEnvelope, requestId: string | null): Promise<SsoAuthentication> {
+async function authenticate(deps: AcsDeps, where: Target, envelope: PostedResponse, requestId: string | null): Promise<SsoAuthentication> {
   const idpEntityId = where.connection.idpEntityId;
   if (!idpEntityId) throw new SsoRefused("connection_incomplete");
   const endpoints = spEndpoints(deps.publicUrl, where.tenant.slug);
   const now = deps.clock.now().getTime();
   const expected: Expected = { endpoints, idpEntityId, requestId, now };
-  // Signatures and the assertion's own checks: the CPU-heavy part, off the event loop.
+  // Parsing, signatures and every check of the Response and assertion: the CPU-heavy part, off the event loop.
   const { idpEntityId: entity, ssoUrl, sloUrl, certificates } = where.connection;
-  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, responseSigned: envelope.signed, connection: { idpEntityId: entity, ssoUrl, sloUrl, certificates }, expected });
+  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection: { idpEntityId: entity, ssoUrl, sloUrl, certificates }, expected });
   if (!outcome.ok) throw new SsoRefused(outcome.reason);
-  checkResponse(envelope.response, expected);
   const { assertion } = outcome;
   await acceptAssertionOnce(deps.kv, { connectionId: where.connection.id, assertionId: assertion.id, refusedAfter: assertion.refusedAfter, now });
   return samlAuthentication(assertion, where.connection.attributeMapping);

@@ -1,14 +1,14 @@
 import type { SsoConnectionRow } from "../connection.store";
 import { SsoRefused } from "../sso-errors";
-import { checkAssertion, type CheckedAssertion, type Expected } from "./assertion-checks";
+import { checkAssertion, checkResponse, type CheckedAssertion, type Expected } from "./assertion-checks";
 import { verifiedAssertionXml } from "./node-saml-validation";
+import { parseResponseEnvelope } from "./response-envelope";
 import { samlClient } from "./saml-client";
 import { parseSamlXml } from "./saml-xml";
 
 /** Everything the signature and assertion checks need, as plain data (it crosses to a worker thread). */
 export type ValidationRequest = {
   encoded: string;
-  responseSigned: boolean;
   connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates">;
   expected: Expected;
 };
@@ -16,14 +16,22 @@ export type ValidationRequest = {
 export type ValidationOutcome = { ok: true; assertion: CheckedAssertion } | { ok: false; reason: string };
 
 /**
- * The CPU-heavy part of the ACS: node-saml's parse and signature checks, then ours on the assertion
- * it verified. A refusal is returned, not thrown, so that it crosses a thread boundary with its reason.
+ * The CPU-heavy part of the ACS, all XML work included: the envelope (no DOCTYPE, one SAML 2.0
+ * Response answering the request the event loop found), node-saml's signature checks, then ours on the
+ * Response and on the assertion node-saml verified. A refusal is returned, not thrown, so that it
+ * crosses a thread boundary with its reason.
  */
 export async function validateResponse(request: ValidationRequest): Promise<ValidationOutcome> {
   try {
-    const client = samlClient({ endpoints: request.expected.endpoints, connection: request.connection, responseSigned: request.responseSigned });
+    const { expected } = request;
+    const envelope = parseResponseEnvelope(request.encoded);
+    // The event loop read InResponseTo as text to find the flow; the parsed document must say the same.
+    if ((envelope.inResponseTo ?? null) !== expected.requestId) throw new SsoRefused(expected.requestId === null ? "unsolicited" : "unknown_in_response_to");
+    const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed });
     const assertionXml = await verifiedAssertionXml(client, request.encoded);
-    return { ok: true, assertion: checkAssertion(parseSamlXml(assertionXml), request.expected) };
+    const assertion = checkAssertion(parseSamlXml(assertionXml), expected);
+    checkResponse(envelope.response, expected);
+    return { ok: true, assertion };
   } catch (error) {
     if (error instanceof SsoRefused) return { ok: false, reason: error.reason };
     throw error;
