@@ -15,7 +15,10 @@ export type SamlTenantOptions = {
   attributeMapping?: Record<string, string>;
 };
 
-const admin = (t: TestApp) => {
+/** An in-process test app, or a running service's base URL (both answer supertest), with its admin token. */
+export type SamlTarget = { app: TestApp["app"] | string; adminToken: string };
+
+const admin = (t: SamlTarget) => {
   const as = (req: supertest.Test) => req.set("Authorization", `Bearer ${t.adminToken}`);
   return { post: (url: string) => as(supertest(t.app).post(url)), put: (url: string) => as(supertest(t.app).put(url)) };
 };
@@ -27,7 +30,7 @@ async function expectStatus(req: supertest.Test, status: number, what: string): 
 }
 
 /** Creates the tenant (unless it exists: pass `slug`), the SAML connection, and switches SSO on. */
-export async function setUpSamlTenant(t: TestApp, options: SamlTenantOptions = {}): Promise<SamlTenant> {
+export async function setUpSamlTenant(t: SamlTarget, options: SamlTenantOptions = {}): Promise<SamlTenant> {
   const idp = options.idp ?? new TestSamlIdp();
   const slug = options.slug ?? uniqueSlug("saml");
   const tenant = await expectStatus(admin(t).post("/api/v1/tenants").send({ slug, name: `SAML ${slug}`, region: "us", mfaRequired: false, emailDomains: options.emailDomains }), 201, "tenant");
@@ -41,14 +44,14 @@ export async function setUpSamlTenant(t: TestApp, options: SamlTenantOptions = {
 }
 
 /** GET /sso/{tenant}/start: the IdP URL carrying the signed AuthnRequest. */
-export async function startSamlLogin(t: TestApp, slug: string, returnTo = "/account"): Promise<string> {
+export async function startSamlLogin(t: SamlTarget, slug: string, returnTo = "/account"): Promise<string> {
   const res = await supertest(t.app).get(`/sso/${slug}/start`).query({ return_to: returnTo });
   if (res.status !== 303) throw new Error(`start: expected 303, got ${res.status} ${res.text}`);
   return String(res.headers.location);
 }
 
 /** The IdP's answer to a fresh SP-initiated login of this tenant. */
-export async function idpAnswer(t: TestApp, tenant: SamlTenant, options: RespondOptions, returnTo?: string): Promise<PostedResponse> {
+export async function idpAnswer(t: SamlTarget, tenant: SamlTenant, options: RespondOptions, returnTo?: string): Promise<PostedResponse> {
   const location = await startSamlLogin(t, tenant.slug, returnTo);
   const { SAMLResponse, RelayState } = await tenant.idp.answer(location, tenant.spMetadata, options);
   return { SAMLResponse, RelayState };
@@ -58,7 +61,7 @@ export async function idpAnswer(t: TestApp, tenant: SamlTenant, options: Respond
  * The browser's cross-site POST to the ACS: no cookies of ours come with it (SameSite=Lax), so none are
  * sent here either. Accept: text/html as a browser sends.
  */
-export function postToAcs(t: TestApp, slug: string, form: PostedResponse | Record<string, string>): supertest.Test {
+export function postToAcs(t: SamlTarget, slug: string, form: PostedResponse | Record<string, string>): supertest.Test {
   return supertest(t.app).post(`/sso/${slug}/saml/acs`).type("form").set("Accept", "text/html").send(form);
 }
 
