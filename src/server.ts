@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Server as NetServer, type AddressInfo } from "node:net";
 import { createApp } from "./app";
 import { withDevSecretKeys } from "./config/dev-secrets";
 import type { Config } from "./config/load";
@@ -8,6 +8,9 @@ import { systemClock, type Clock } from "./platform/clock";
 import { createHttpMetrics } from "./platform/http/metrics";
 import { openInfrastructure } from "./platform/infrastructure";
 import type { Logger } from "./platform/logger";
+
+// Long enough for requests already sent on accepted connections to be read, short next to any grace period.
+const IDLE_CLOSE_DELAY_MS = 100;
 
 export type RunningGatehouse = { server: Server; url: string; container: Container; shutdown(): Promise<void> };
 
@@ -46,7 +49,10 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
   async function shutdown(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stop accepting first; connections accepted a moment ago may not have had their request read yet and
+    // would count as idle: close idle ones only once pending requests have been parsed.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, IDLE_CLOSE_DELAY_MS));
     server.closeIdleConnections();
     const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
     await closed;

@@ -27,7 +27,11 @@ export type TestApp = {
 };
 
 /** A full Gatehouse on the machine's real PostgreSQL and Redis, with its own key prefix and data dir. */
-export async function startTestApp(env: Record<string, string> = {}, clock: Clock = systemClock): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  clock: Clock = systemClock,
+  options: { checkDatabase?: boolean } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "gatehouse-test-"));
   const adminToken = `test-${randomBytes(24).toString("base64url")}`;
   const config = withDevSecretKeys(
@@ -54,7 +58,11 @@ export async function startTestApp(env: Record<string, string> = {}, clock: Cloc
     logger,
     metrics: createHttpMetrics(),
     isShuttingDown: () => false,
-    readiness: [{ name: "kv", check: () => infra.kv.ping() }],
+    // The database check is opt-in: most tests share one PostgreSQL and read `checks` as { kv } only.
+    readiness: [
+      ...(options.checkDatabase ? [{ name: "database", check: async () => void (await infra.db.$queryRaw`SELECT 1`) }] : []),
+      { name: "kv", check: () => infra.kv.ping() },
+    ],
     container,
   });
   const api = () => checkedAgent(app, adminToken);
