@@ -50,6 +50,7 @@ export function createOpenIdProvider(deps: OpenIdProviderDeps) {
   const sessions = createProviderSessions({ db, clock, accounts: deps.accounts, links: deps.links, findSession: deps.findSession });
   const clients = createClientAdapter(db, deps.applications, kv);
   // Each secret key signs the provider's cookies in turn: the first signs, all verify (rotation of SECRET_KEYS).
+  const cookiePrefix = deps.publicUrl.startsWith("https:") ? "__Secure-" : "";
   const cookieKeys = deps.secretKeys.map((key) => deriveKey(key, "oidc-provider-cookies").toString("base64url"));
   const rpLogoutListeners: RpLogoutListener[] = [];
 
@@ -64,7 +65,9 @@ export function createOpenIdProvider(deps: OpenIdProviderDeps) {
       findAccount: sessions.findAccount,
       cookies: {
         keys: cookieKeys,
-        names: { session: "gh_oidc_session", interaction: "gh_oidc_interaction", resume: "gh_oidc_resume" },
+        // Over https: the __Secure- prefix (the browser keeps them only with Secure). Not __Host-, which needs
+        // Path=/: oidc-provider scopes its interaction and resume cookies to their own paths.
+        names: { session: `${cookiePrefix}gh_oidc_session`, interaction: `${cookiePrefix}gh_oidc_interaction`, resume: `${cookiePrefix}gh_oidc_resume` },
         long: { httpOnly: true, sameSite: "lax" },
         short: { httpOnly: true, sameSite: "lax" },
       },

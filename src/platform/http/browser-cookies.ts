@@ -16,6 +16,8 @@ export function createBrowserCookies(options: { secure: boolean }) {
   };
 
   return {
+    /** Whether our cookies are Secure with the __Host- prefix (PUBLIC_URL is https): other cookies follow the same rule. */
+    secure,
     readBrowserId: (req: Request) => read(req, names.browser),
     /** The browser-binding id that CSRF tokens and pending logins hang on; created on first sight. */
     ensureBrowserId(req: Request, res: Response): string {

@@ -16,7 +16,7 @@ import { createTransactionCookie, oidcRouter } from "./oidc.routes";
 export function createOidcProtocol(deps: SsoProtocolDeps): SsoProtocol {
   const allowHttp = deps.allowHttpIssuers === true;
   const issuers = createIssuerCache({ clock: deps.clock, allowHttp });
-  const transaction = createTransactionCookie({ publicUrl: deps.publicUrl, maxAgeMs: deps.flows.ttlMs });
+  const transaction = createTransactionCookie({ secure: deps.cookies.secure, maxAgeMs: deps.flows.ttlMs });
   const callback = createOidcCallback({ flows: deps.flows, login: deps.login, issuers, secretBox: deps.secretBox, publicUrl: deps.publicUrl, allowHttp });
 
   return {

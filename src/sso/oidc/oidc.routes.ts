@@ -13,8 +13,8 @@ import { transactionBindingOf } from "./oidc-transaction";
  * The transaction cookie: HttpOnly, SameSite=Lax (sent on the IdP's top-level redirect back to us),
  * and `__Host-` + Secure when PUBLIC_URL is https, as for every cookie of ours (ARCHITECTURE.md, "Cookies").
  */
-export function createTransactionCookie(options: { publicUrl: string; maxAgeMs: number }) {
-  const secure = options.publicUrl.startsWith("https:");
+export function createTransactionCookie(options: { secure: boolean; maxAgeMs: number }) {
+  const { secure } = options;
   const name = `${secure ? "__Host-" : ""}gh_oidc_txn`;
   return {
     set: (res: Response, state: string) => setCookie(res, name, transactionBindingOf(state), { secure, maxAgeMs: options.maxAgeMs }),
