@@ -1,3 +1,4 @@
+import { loginHintOf } from "../local-login/login-hint";
 import type { Clock } from "../platform/clock";
 import type { Db } from "../platform/db/prisma";
 import type { Session } from "../sessions/session";
@@ -31,8 +32,9 @@ const refuse = (description: string): LoginStep => ({ kind: "refuse", result: { 
 export function createInteractionService(deps: Deps) {
   const { db, accounts, applications } = deps;
 
-  function signIn(uid: string, tenant: string | undefined): LoginStep {
-    const query = new URLSearchParams({ ...(tenant ? { tenant } : {}), return_to: `${INTERACTION_PATH}/${uid}` });
+  function signIn(uid: string, tenant: string | undefined, loginHint?: unknown): LoginStep {
+    const hint = loginHintOf(loginHint);
+    const query = new URLSearchParams({ ...(tenant ? { tenant } : {}), ...(hint ? { login_hint: hint } : {}), return_to: `${INTERACTION_PATH}/${uid}` });
     return { kind: "sign_in", location: `/login?${query.toString()}` };
   }
 
@@ -58,13 +60,13 @@ export function createInteractionService(deps: Deps) {
       const asked = typeof interaction.params.tenant === "string" ? interaction.params.tenant : undefined;
       if (asked && appTenants.length > 0 && !appTenants.includes(asked)) return refuse("this application is not available to that organisation");
       const tenant = asked ?? (appTenants.length === 1 ? appTenants[0] : undefined);
-      if (!session) return signIn(interaction.uid, tenant);
+      if (!session) return signIn(interaction.uid, tenant, interaction.params.login_hint);
 
       const account = await accounts.find(db, session.userId);
       // Signed in after this interaction began: asking again would only loop.
       const fresh = session.authTime >= interaction.iat * 1000;
       if (tenant && account?.tenant.slug !== tenant) return fresh ? refuse("signed in to another organisation than the application asked for") : signIn(interaction.uid, tenant);
-      if (!fresh && wantsAnotherLogin(interaction, session, account)) return signIn(interaction.uid, tenant ?? account?.tenant.slug);
+      if (!fresh && wantsAnotherLogin(interaction, session, account)) return signIn(interaction.uid, tenant ?? account?.tenant.slug, interaction.params.login_hint);
 
       const verdict = decideAccess({ session, account, appTenantIds: app.tenantIds, ip });
       if (!verdict.allowed) return refuse(verdict.message);

@@ -5,6 +5,7 @@ import type { Csrf } from "../platform/http/csrf";
 import { regionOf } from "../platform/http/region";
 import { contextOf } from "../platform/http/request-context";
 import { safeReturnTo } from "../platform/http/return-to";
+import { loginHintOf } from "./login-hint";
 import type { Views } from "../platform/http/views";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import { startLocalLogin, type PasswordStepResult } from "./password-step";
@@ -35,7 +36,8 @@ export function localLoginRouter(deps: LocalLoginRoutesDeps): Router {
 
   router.get("/:region/login", (req, res) => {
     const returnTo = safeReturnTo(req.query.return_to, { fallback: "" });
-    page(req, res, "login", { title: "Sign in", tenant: typeof req.query.tenant === "string" ? req.query.tenant.slice(0, 63) : "", returnTo });
+    // An app's login_hint prefills the email; the user may change it.
+    page(req, res, "login", { title: "Sign in", tenant: typeof req.query.tenant === "string" ? req.query.tenant.slice(0, 63) : "", email: loginHintOf(req.query.login_hint), returnTo });
   });
 
   router.post("/:region/login", forms, async (req, res) => {

@@ -4,6 +4,7 @@ import type { Csrf } from "../platform/http/csrf";
 import { safeReturnTo } from "../platform/http/return-to";
 import type { Views } from "../platform/http/views";
 import type { LoginEntryService } from "./login-entry.service";
+import { loginHintOf } from "./login-hint";
 
 type Deps = { entry: LoginEntryService; cookies: BrowserCookies; csrf: Csrf; views: Views };
 
@@ -12,8 +13,8 @@ export function loginEntryRouter(deps: Deps): Router {
   const router = Router();
   const forms = express.urlencoded({ extended: false, limit: "4kb", parameterLimit: 10 });
 
-  const route = async (res: Response, tenant: string, returnTo: string) => {
-    res.redirect(303, await deps.entry.destinationFor(tenant, returnTo));
+  const route = async (res: Response, tenant: string, returnTo: string, loginHint = "") => {
+    res.redirect(303, await deps.entry.destinationFor(tenant, returnTo, loginHint));
   };
   const form = (req: Request, res: Response, returnTo: string, status = 200, error?: string) =>
     deps.views.render(res, "account-entry", { title: "Sign in", returnTo, error, csrfToken: deps.csrf.tokenFor(deps.cookies.ensureBrowserId(req, res)) }, status);
@@ -21,7 +22,7 @@ export function loginEntryRouter(deps: Deps): Router {
   router.get("/login", async (req, res) => {
     const returnTo = safeReturnTo(req.query.return_to, { fallback: "" });
     const tenant = typeof req.query.tenant === "string" ? req.query.tenant.trim().toLowerCase() : "";
-    if (tenant) return route(res, tenant, returnTo);
+    if (tenant) return route(res, tenant, returnTo, loginHintOf(req.query.login_hint));
     form(req, res, returnTo);
   });
 

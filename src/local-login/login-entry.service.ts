@@ -11,14 +11,14 @@ type Deps = { db: Db; tenantStore: TenantStore; regions: readonly string[]; regi
  */
 export function createLoginEntryService(deps: Deps) {
   return {
-    async destinationFor(tenantSlug: string, returnTo: string): Promise<string> {
+    async destinationFor(tenantSlug: string, returnTo: string, loginHint = ""): Promise<string> {
       const tenant = /^[a-z0-9-]{1,63}$/.test(tenantSlug) ? await deps.tenantStore.findBySlug(deps.db, tenantSlug) : null;
       if (tenant?.ssoEnabled) {
         const query = returnTo ? `?${new URLSearchParams({ return_to: returnTo }).toString()}` : "";
         return `${deps.publicUrl}/sso/${tenant.slug}/start${query}`;
       }
       const region = tenant?.region ?? deps.regions[0]!;
-      const query = new URLSearchParams({ tenant: tenantSlug, ...(returnTo ? { return_to: returnTo } : {}) });
+      const query = new URLSearchParams({ tenant: tenantSlug, ...(loginHint ? { login_hint: loginHint } : {}), ...(returnTo ? { return_to: returnTo } : {}) });
       return `${deps.regionUrls[region]}/${region}/login?${query.toString()}`;
     },
   };

@@ -78,6 +78,18 @@ describe("authorization code flow through the regional local login", () => {
     expect(location.searchParams.get("return_to")).toBe(interaction);
   });
 
+  it("carries the app's login_hint through /login to the regional form, where it prefills the email", async () => {
+    const request = await authorizationRequest(config, app, { tenant: "acme-corp", login_hint: "ann@acme.example" });
+    const browser = new CookieBrowser(t.app);
+    const interaction = String((await browser.get(request.url.pathname + request.url.search)).headers.location);
+    const toLogin = new URL(String((await browser.get(interaction)).headers.location), t.publicUrl);
+    expect(toLogin.searchParams.get("login_hint")).toBe("ann@acme.example");
+    const toRegion = new URL(String((await browser.get(toLogin.pathname + toLogin.search)).headers.location), t.publicUrl);
+    expect(toRegion.searchParams.get("login_hint")).toBe("ann@acme.example");
+    const form = await browser.get(toRegion.pathname + toRegion.search);
+    expect(form.text).toMatch(/<input id="email" name="email" type="email"[^>]*value="ann@acme\.example"/);
+  });
+
   it("after the login form posts, continues to the app through a refresh page, not a redirect chain", async () => {
     // A redirect chain started by a form post runs under that page's CSP form-action 'self': browsers would stop it at the app.
     const user = await userWithTotp(t, clock);
