@@ -139,7 +139,7 @@ export function createContainer(infra: Infrastructure) {
     certificateAlerts: createCertificateAlertWorker({ db, clock, logger, auditStore, userStore, outbox }),
     outboxSender: createOutboxSender({ db, store: outbox, mailer, clock, logger }),
     // Product apps: applications registry, OpenID provider (/oidc), its keys, logout propagation.
-    ...createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secretKeys: config.secretKeys, sessions, auditStore }),
+    ...createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secureCookies: config.secureCookies, secretKeys: config.secretKeys, sessions, auditStore }),
   };
 }
 

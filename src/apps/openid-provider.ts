@@ -31,6 +31,7 @@ export type OpenIdProviderDeps = {
   clock: Clock;
   logger: Logger;
   publicUrl: string;
+  secureCookies: boolean;
   secretKeys: readonly SecretKey[];
   applications: ApplicationStore;
   accounts: AccountStore;
@@ -50,7 +51,7 @@ export function createOpenIdProvider(deps: OpenIdProviderDeps) {
   const sessions = createProviderSessions({ db, clock, accounts: deps.accounts, links: deps.links, findSession: deps.findSession });
   const clients = createClientAdapter(db, deps.applications, kv);
   // Each secret key signs the provider's cookies in turn: the first signs, all verify (rotation of SECRET_KEYS).
-  const cookiePrefix = deps.publicUrl.startsWith("https:") ? "__Secure-" : "";
+  const cookiePrefix = deps.secureCookies ? "__Secure-" : "";
   const cookieKeys = deps.secretKeys.map((key) => deriveKey(key, "oidc-provider-cookies").toString("base64url"));
   const rpLogoutListeners: RpLogoutListener[] = [];
 

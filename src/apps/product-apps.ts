@@ -23,6 +23,8 @@ export type ProductAppsDeps = {
   clock: Clock;
   logger: Logger;
   publicUrl: string;
+  /** Cookies Secure (PUBLIC_URL is https): the one setting every cookie of ours follows. */
+  secureCookies: boolean;
   secretKeys: readonly SecretKey[];
   sessions: SessionService;
   auditStore: AuditStore;
@@ -37,7 +39,7 @@ export function createProductApps(deps: ProductAppsDeps) {
   const links = createSessionLinkStore(kv);
   const keys = createProviderKeys({ db, store: createProviderKeyStore(), secretBox: new SecretBox(deps.secretKeys), clock, logger, auditStore, schedule: deps.keySchedule });
   const openIdProvider = createOpenIdProvider({
-    db, kv, clock, logger, publicUrl: deps.publicUrl, secretKeys: deps.secretKeys, applications: applicationStore, accounts, keys, links,
+    db, kv, clock, logger, publicUrl: deps.publicUrl, secureCookies: deps.secureCookies, secretKeys: deps.secretKeys, applications: applicationStore, accounts, keys, links,
     findSession: (id) => deps.sessions.findSession(id),
   });
   const logoutPropagation = createLogoutPropagation({ kv, logger, links, provider: () => openIdProvider.provider() });

@@ -1,9 +1,10 @@
+import { emailAddress } from "../users/user.schemas";
+
 /**
- * An app's `login_hint` (OpenID Connect), carried to the login form to prefill the email. Only a plausible
- * email address is kept: anything else is dropped, never echoed.
+ * An app's `login_hint` (OpenID Connect), carried to the login form to prefill the email. Only what the
+ * service accepts as an email address is kept: anything else is dropped, never echoed.
  */
 export function loginHintOf(value: unknown): string {
-  if (typeof value !== "string") return "";
-  const hint = value.trim();
-  return hint.length <= 320 && /^[^\s@<>"']+@[^\s@<>"']+$/.test(hint) ? hint : "";
+  const parsed = emailAddress.safeParse(value);
+  return parsed.success ? parsed.data : "";
 }

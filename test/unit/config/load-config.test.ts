@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { randomBytes } from "node:crypto";
-import { ConfigError, loadConfig } from "../../../src/config/load";
+import { loadConfig } from "../../../src/config/load";
+import { problemsOf } from "../../support/config";
 
 const key = () => randomBytes(32).toString("base64");
 const production = {
@@ -11,16 +12,6 @@ const production = {
   SMTP_URL: "smtp://mail.internal:25",
   SECRET_KEYS: `k1:${key()}`,
 };
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe("configuration", () => {
   it("starts with no environment at all on development defaults", () => {

@@ -1,14 +1,5 @@
-import { ConfigError, loadConfig } from "../../../src/config/load";
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { loadConfig } from "../../../src/config/load";
+import { problemsOf } from "../../support/config";
 
 describe("Redis configuration", () => {
   it("keeps REDIS_URL as one node, and no Redis at all as the in-process store", () => {
