@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
   const protocolDeps: SsoProtocolDeps = {
     db, kv, clock, logger: deps.logger, publicUrl: config.publicUrl, secretBox: new SecretBox(config.secretKeys),
     login: container.ssoLogin, flows: container.ssoFlows, http: ssoHttp, cookies, allowHttpIssuers: config.env !== "production", samlValidator: container.samlValidator,
+    sessions: container.sessions,
   };
   const protocols = { saml: createSamlProtocol(protocolDeps), oidc: createOidcProtocol(protocolDeps) };
   app.use(ssoRouter({ login: container.ssoLogin, cookies, protocols }));

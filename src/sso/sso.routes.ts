@@ -6,6 +6,7 @@ import type { BrowserCookies } from "../platform/http/browser-cookies";
 import type { KvStore } from "../platform/kv/kv-store";
 import type { Logger } from "../platform/logger";
 import type { Session } from "../sessions/session";
+import type { SessionService } from "../sessions/session.service";
 import { safeReturnTo } from "../platform/http/return-to";
 import type { TenantRow } from "../tenants/tenant.store";
 import type { SsoConnectionRow } from "./connection.store";
@@ -27,6 +28,8 @@ export type SsoProtocolDeps = {
   flows: SsoFlowStore;
   http: SsoHttp;
   cookies: BrowserCookies;
+  /** SAML single logout ends the sessions an IdP names. */
+  sessions: SessionService;
   /** Validates SAML responses (on worker threads unless configured otherwise). */
   samlValidator: SamlValidator;
   /** Plain-http IdP endpoints (development and tests only; never in production, as for discovery on save). */

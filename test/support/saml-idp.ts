@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as samlify from "samlify";
@@ -53,6 +53,10 @@ export type ResponseFields = {
   authnInstant: Date;
 };
 
+/** XML-DSig signature methods a test IdP may sign with (samlify pairs each with its digest: SHA-1 with SHA-1). */
+export const RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+export const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
 /** What gets signed: the assertion (what Gatehouse requires), both, only the Response, or nothing. */
 export type SignMode = "assertion" | "both" | "response" | "none";
 
@@ -62,6 +66,8 @@ export type RespondOptions = {
   /** Another IdP whose key signs (its certificate goes into KeyInfo): a forger. */
   signer?: TestSamlIdp;
   set?: Partial<ResponseFields>;
+  /** The signature method (and so the digest) of every signature made; RSA-SHA256 unless set. */
+  signatureAlgorithm?: string;
 };
 
 /** What the IdP read from an AuthnRequest whose signature it verified against the SP's metadata. */
@@ -69,25 +75,58 @@ export type ParsedRequest = { requestId: string; acsUrl: string; relayState?: st
 
 export type PostedResponse = { SAMLResponse: string; RelayState?: string };
 
+/** Every value of a logout message a test may set to something wrong; `null` leaves the attribute out. */
+export type LogoutFields = { id: string; issuer: string; destination: string | null; issueInstant: Date; notOnOrAfter: Date | null };
+
+export type LogoutMessageOptions = {
+  binding: "redirect" | "post";
+  /** false: no signature at all. */
+  sign?: boolean;
+  /** Another IdP whose key signs: a forger. */
+  signer?: TestSamlIdp;
+  relayState?: string;
+  set?: Partial<LogoutFields>;
+  /** HTTP-Redirect SigAlg, or the XML signature method over HTTP-POST; RSA-SHA256 unless set. */
+  signatureAlgorithm?: string;
+};
+
+/** A logout message on its way to the SP: the URL to GET (HTTP-Redirect) or the form to POST (HTTP-POST). */
+export type LogoutDelivery = { id: string; url?: string; form?: Record<string, string> };
+
 export class TestSamlIdp {
   readonly ssoUrl: string;
   readonly sloUrl: string;
   readonly keys: IdpKeys;
   private readonly idp: samlify.IdentityProviderInstance;
+  /** The same IdP signing with another algorithm, made when a test first asks for it. */
+  private readonly idpsByAlgorithm = new Map<string, samlify.IdentityProviderInstance>();
 
   constructor(readonly entityId = `https://idp-${randomBytes(4).toString("hex")}.test.invalid/entity`, keys: IdpKeys = makeIdpKeys()) {
     this.keys = keys;
     this.ssoUrl = `${new URL(entityId).origin}/sso`;
     this.sloUrl = `${new URL(entityId).origin}/slo`;
-    this.idp = samlify.IdentityProvider({
-      entityID: entityId,
-      privateKey: keys.privateKey,
-      signingCert: keys.certificate,
+    this.idp = this.makeIdp(RSA_SHA256);
+  }
+
+  private makeIdp(requestSignatureAlgorithm: string): samlify.IdentityProviderInstance {
+    return samlify.IdentityProvider({
+      entityID: this.entityId,
+      privateKey: this.keys.privateKey,
+      signingCert: this.keys.certificate,
       wantAuthnRequestsSigned: true,
       wantLogoutRequestSigned: true,
+      wantLogoutResponseSigned: true,
+      requestSignatureAlgorithm,
       singleSignOnService: [{ Binding: BINDING_REDIRECT, Location: this.ssoUrl }],
       singleLogoutService: [{ Binding: BINDING_REDIRECT, Location: this.sloUrl }],
     });
+  }
+
+  private signingWith(algorithm: string | undefined): samlify.IdentityProviderInstance {
+    if (!algorithm || algorithm === RSA_SHA256) return this.idp;
+    let idp = this.idpsByAlgorithm.get(algorithm);
+    if (!idp) this.idpsByAlgorithm.set(algorithm, (idp = this.makeIdp(algorithm)));
+    return idp;
   }
 
   get certificate(): string {
@@ -103,11 +142,11 @@ export class TestSamlIdp {
   }
 
   /** Reads a LogoutRequest sent over HTTP-Redirect to this IdP's SLO endpoint, verifying its signature. */
-  async parseLogoutRequest(location: string, spMetadataXml: string): Promise<{ nameId: string; sessionIndex?: string; issuer: string; destination: string }> {
+  async parseLogoutRequest(location: string, spMetadataXml: string): Promise<{ id: string; nameId: string; sessionIndex?: string; issuer: string; destination: string }> {
     const parsed = await this.idp.parseLogoutRequest(this.sp(spMetadataXml), "redirect", redirectMessage(location, this.sloUrl));
     const request = parsed.extract.request as Record<string, string>;
     const sessionIndex = parsed.extract.sessionIndex as unknown;
-    return { nameId: String(parsed.extract.nameID), sessionIndex: sessionIndex ? String(sessionIndex) : undefined, issuer: String(parsed.extract.issuer), destination: request.destination! };
+    return { id: request.id!, nameId: String(parsed.extract.nameID), sessionIndex: sessionIndex ? String(sessionIndex) : undefined, issuer: String(parsed.extract.issuer), destination: request.destination! };
   }
 
   /** A base64 SAMLResponse for this SP; InResponseTo set when `request` is given, else unsolicited. */
@@ -122,10 +161,11 @@ export class TestSamlIdp {
     if (sign === "response") {
       return samlify.SamlLib.constructSAMLSignature({
         rawSamlMessage: xml, privateKey: signer.keys.privateKey, signingCert: signer.keys.certificate.replace(/-----[A-Z ]+-----|\s+/g, ""), isMessageSigned: true,
+        signatureAlgorithm: options.signatureAlgorithm ?? RSA_SHA256,
         signatureConfig: { prefix: "ds", location: { reference: "/*[local-name(.)='Response']/*[local-name(.)='Issuer']", action: "after" } },
       } as never) as string;
     }
-    const response = await signer.idp.createLoginResponse(sp, { extract: { request: { id: fields.inResponseTo ?? "" } } }, "post", {}, {
+    const response = await signer.signingWith(options.signatureAlgorithm).createLoginResponse(sp, { extract: { request: { id: fields.inResponseTo ?? "" } } }, "post", {}, {
       customTagReplacement: () => ({ id: fields.responseId, context: xml }),
     });
     return response.context;
@@ -136,6 +176,43 @@ export class TestSamlIdp {
     const request = await this.parseAuthnRequest(location, spMetadataXml);
     const SAMLResponse = await this.respond(spMetadataXml, request, options);
     return { SAMLResponse, RelayState: request.relayState, request };
+  }
+
+  /**
+   * An IdP-initiated LogoutRequest for this SP's SingleLogoutService (from its metadata), about `user`'s
+   * NameID and, when given, the IdP sessions to end.
+   */
+  logoutRequest(spMetadataXml: string, user: { nameId: string; nameIdFormat?: string; sessionIndexes?: string[] }, options: LogoutMessageOptions): LogoutDelivery {
+    const sp = this.logoutSp(spMetadataXml, options.sign !== false);
+    const fields = logoutFields(this.entityId, sp.entityMeta.getSingleLogoutService(options.binding) as string, options.set);
+    const xml = logoutRequestXml(fields, user);
+    const signer = options.signer ?? this;
+    const made = signer.signingWith(options.signatureAlgorithm).createLogoutRequest(sp, options.binding, { logoutNameID: user.nameId }, { relayState: options.relayState, customTagReplacement: () => ({ id: fields.id, context: xml }) });
+    return delivery(fields.id, made as unknown as { context: string; relayState?: string }, "SAMLRequest", options.binding);
+  }
+
+  /** The IdP's LogoutResponse (Success unless `status` says otherwise) to the SP's LogoutRequest `inResponseTo`. */
+  logoutResponse(spMetadataXml: string, inResponseTo: string, options: LogoutMessageOptions & { status?: string }): LogoutDelivery {
+    const sp = this.logoutSp(spMetadataXml, options.sign !== false);
+    const fields = logoutFields(this.entityId, sp.entityMeta.getSingleLogoutService(options.binding) as string, options.set);
+    const xml = logoutResponseXml(fields, inResponseTo, options.status ?? "urn:oasis:names:tc:SAML:2.0:status:Success");
+    const signer = options.signer ?? this;
+    const made = signer.signingWith(options.signatureAlgorithm).createLogoutResponse(sp, { extract: { request: { id: inResponseTo } } }, options.binding, { relayState: options.relayState, customTagReplacement: () => ({ id: fields.id, context: xml }) });
+    return delivery(fields.id, made as unknown as { context: string; relayState?: string }, "SAMLResponse", options.binding);
+  }
+
+  /** Reads the SP's LogoutResponse sent over HTTP-Redirect to this IdP's SLO endpoint, verifying its signature against the SP metadata. */
+  async parseLogoutResponse(location: string, spMetadataXml: string): Promise<{ inResponseTo: string; issuer: string; destination: string; status: string; relayState?: string }> {
+    const parsed = await this.idp.parseLogoutResponse(this.sp(spMetadataXml), "redirect", redirectMessage(location, this.sloUrl));
+    const response = parsed.extract.response as Record<string, string>;
+    const status = /<(?:\w+:)?StatusCode[^>]*Value="([^"]+)"/.exec(parsed.samlContent)?.[1] ?? "";
+    const relayState = new URL(location).searchParams.get("RelayState") ?? undefined;
+    return { inResponseTo: response.inResponseTo!, issuer: String(parsed.extract.issuer), destination: response.destination!, status, relayState };
+  }
+
+  /** The SP as samlify sees it for logout messages: it wants them signed unless a test sends them unsigned. */
+  private logoutSp(metadata: string, signed: boolean): samlify.ServiceProviderInstance {
+    return samlify.ServiceProvider({ metadata, wantLogoutRequestSigned: signed, wantLogoutResponseSigned: signed });
   }
 
   private sp(metadata: string, wantMessageSigned = false): samlify.ServiceProviderInstance {
@@ -190,6 +267,36 @@ function responseXml(f: ResponseFields, user: SamlUser): string {
   ].join("");
 }
 
+function logoutFields(issuer: string, destination: string, set: Partial<LogoutFields> = {}): LogoutFields {
+  const now = Date.now();
+  return { id: xmlId(), issuer, destination, issueInstant: new Date(now), notOnOrAfter: new Date(now + 5 * MINUTE), ...set };
+}
+
+function logoutRequestXml(f: LogoutFields, user: { nameId: string; nameIdFormat?: string; sessionIndexes?: string[] }): string {
+  return [
+    `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${f.id}" Version="2.0" IssueInstant="${iso(f.issueInstant)}"${attr("Destination", f.destination)}${f.notOnOrAfter ? attr("NotOnOrAfter", iso(f.notOnOrAfter)) : ""}>`,
+    `<saml:Issuer>${esc(f.issuer)}</saml:Issuer>`,
+    `<saml:NameID Format="${esc(user.nameIdFormat ?? NAMEID_EMAIL)}">${esc(user.nameId)}</saml:NameID>`,
+    ...(user.sessionIndexes ?? []).map((index) => `<samlp:SessionIndex>${esc(index)}</samlp:SessionIndex>`),
+    `</samlp:LogoutRequest>`,
+  ].join("");
+}
+
+function logoutResponseXml(f: LogoutFields, inResponseTo: string, status: string): string {
+  return [
+    `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${f.id}" Version="2.0" IssueInstant="${iso(f.issueInstant)}"${attr("Destination", f.destination)} InResponseTo="${esc(inResponseTo)}">`,
+    `<saml:Issuer>${esc(f.issuer)}</saml:Issuer>`,
+    `<samlp:Status><samlp:StatusCode Value="${esc(status)}"/></samlp:Status>`,
+    `</samlp:LogoutResponse>`,
+  ].join("");
+}
+
+/** samlify's redirect URL, or its POST context turned into the form a browser would post. */
+function delivery(id: string, made: { context: string; relayState?: string }, field: "SAMLRequest" | "SAMLResponse", binding: "redirect" | "post"): LogoutDelivery {
+  if (binding === "redirect") return { id, url: made.context };
+  return { id, form: { [field]: made.context, ...(made.relayState ? { RelayState: made.relayState } : {}) } };
+}
+
 /** Decodes a SAMLResponse, lets a test edit the XML, encodes it again (the signatures are not redone). */
 export function tamper(samlResponse: string, edit: (xml: string) => string): string {
   return Buffer.from(edit(Buffer.from(samlResponse, "base64").toString("utf8")), "utf8").toString("base64");
@@ -197,4 +304,33 @@ export function tamper(samlResponse: string, edit: (xml: string) => string): str
 
 export function decodeResponse(samlResponse: string): string {
   return Buffer.from(samlResponse, "base64").toString("utf8");
+}
+
+/**
+ * Signs the assertion of a response made with `sign: "none"` using xmlsec1 (independent of samlify and
+ * xml-crypto), with any signature and digest method, even pairs samlify would not make (RSA-SHA256 over a
+ * SHA-1 digest).
+ */
+export function signAssertionWithXmlsec(samlResponse: string, keys: IdpKeys, methods: { signature: string; digest: string }): string {
+  const xml = decodeResponse(samlResponse);
+  const assertionId = /<saml:Assertion ID="([^"]+)"/.exec(xml)?.[1];
+  if (!assertionId) throw new Error("no assertion to sign");
+  const template = [
+    `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>`,
+    `<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="${methods.signature}"/>`,
+    `<ds:Reference URI="#${assertionId}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>`,
+    `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="${methods.digest}"/><ds:DigestValue/></ds:Reference>`,
+    `</ds:SignedInfo><ds:SignatureValue/></ds:Signature>`,
+  ].join("");
+  // The assertion's signature follows its Issuer (the schema's order).
+  const unsigned = xml.replace(/(<saml:Assertion [^>]*>\s*<saml:Issuer>[^<]*<\/saml:Issuer>)/, `$1${template}`);
+  const dir = mkdtempSync(path.join(tmpdir(), "gatehouse-xmlsec-"));
+  try {
+    writeFileSync(path.join(dir, "key.pem"), keys.privateKey);
+    writeFileSync(path.join(dir, "in.xml"), unsigned);
+    execFileSync("xmlsec1", ["--sign", "--privkey-pem", "key.pem", "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion", "--output", "out.xml", "in.xml"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    return Buffer.from(readFileSync(path.join(dir, "out.xml"), "utf8"), "utf8").toString("base64");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

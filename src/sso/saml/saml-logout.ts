@@ -1,3 +1,4 @@
+import { stringify } from "node:querystring";
 import type { CacheItem, CacheProvider, Profile } from "@node-saml/node-saml";
 import { sha256Hex } from "../../platform/crypto";
 import type { KvStore } from "../../platform/kv/kv-store";
@@ -49,4 +50,33 @@ export async function buildLogoutUrl(input: {
   });
   const subject = { nameID: sso.nameId, nameIDFormat: sso.nameIdFormat ?? NAMEID_UNSPECIFIED, sessionIndex: sso.sessionIndex } as Profile;
   return client.getLogoutUrlAsync(subject, "", {});
+}
+
+/**
+ * The IdP's single-logout URL with our signed LogoutResponse (Success) to its LogoutRequest, over
+ * HTTP-Redirect, or null when the connection has no SLO endpoint to answer at.
+ */
+export async function buildLogoutResponseUrl(input: {
+  requestId: string;
+  relayState?: string;
+  tenantSlug: string;
+  connection: SsoConnectionRow;
+  publicUrl: string;
+  key: SpSigningKey;
+}): Promise<string | null> {
+  const { connection } = input;
+  if (!connection.sloUrl) return null;
+  // node-saml builds every URL from its entry point, even one that only goes to the SLO endpoint.
+  const client = samlClient({ endpoints: spEndpoints(input.publicUrl, input.tenantSlug), connection: { ...connection, ssoUrl: connection.ssoUrl ?? connection.sloUrl }, key: input.key });
+  return client.getLogoutResponseUrlAsync({ ID: input.requestId } as Profile, echoableRelayState(input.relayState), {}, true);
+}
+
+/**
+ * node-saml signs the query as querystring encodes it but writes the URL as URLSearchParams does; the two
+ * differ on a few characters (space ! ' ( ) ~), and the IdP checks the signature over the URL. A RelayState
+ * with those is left out: the answer then lacks it, rather than carrying a signature that cannot verify.
+ */
+function echoableRelayState(relayState: string | undefined): string {
+  if (!relayState) return "";
+  return stringify({ RelayState: relayState }) === new URLSearchParams({ RelayState: relayState }).toString() ? relayState : "";
 }

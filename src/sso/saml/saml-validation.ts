@@ -5,6 +5,7 @@ import { verifiedAssertionXml } from "./node-saml-validation";
 import { parseResponseEnvelope } from "./response-envelope";
 import { samlClient } from "./saml-client";
 import { parseSamlXml } from "./saml-xml";
+import { checkXmlSignatureAlgorithms } from "./signature-algorithms";
 
 /** Everything the signature and assertion checks need, as plain data (it crosses to a worker thread). */
 export type ValidationRequest = {
@@ -17,9 +18,9 @@ export type ValidationOutcome = { ok: true; assertion: CheckedAssertion } | { ok
 
 /**
  * The CPU-heavy part of the ACS, all XML work included: the envelope (no DOCTYPE, one SAML 2.0
- * Response answering the request the event loop found), node-saml's signature checks, then ours on the
- * Response and on the assertion node-saml verified. A refusal is returned, not thrown, so that it
- * crosses a thread boundary with its reason.
+ * Response answering the request the event loop found), the signature algorithms (no SHA-1),
+ * node-saml's signature checks, then ours on the Response and on the assertion node-saml verified.
+ * A refusal is returned, not thrown, so that it crosses a thread boundary with its reason.
  */
 export async function validateResponse(request: ValidationRequest): Promise<ValidationOutcome> {
   try {
@@ -27,6 +28,7 @@ export async function validateResponse(request: ValidationRequest): Promise<Vali
     const envelope = parseResponseEnvelope(request.encoded);
     // The event loop read InResponseTo as text to find the flow; the parsed document must say the same.
     if ((envelope.inResponseTo ?? null) !== expected.requestId) throw new SsoRefused(expected.requestId === null ? "unsolicited" : "unknown_in_response_to");
+    checkSignatureAlgorithmsOf(envelope.response);
     const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed });
     const assertionXml = await verifiedAssertionXml(client, request.encoded);
     const assertion = checkAssertion(parseSamlXml(assertionXml), expected);
@@ -35,5 +37,16 @@ export async function validateResponse(request: ValidationRequest): Promise<Vali
   } catch (error) {
     if (error instanceof SsoRefused) return { ok: false, reason: error.reason };
     throw error;
+  }
+}
+
+/**
+ * The signatures node-saml verifies: the Response's own, and the one of each Assertion directly under it
+ * (it matches Assertion by local name, so any namespace counts here too; more than one is refused there).
+ */
+function checkSignatureAlgorithmsOf(response: Element): void {
+  checkXmlSignatureAlgorithms(response);
+  for (let node = response.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType === 1 && (node as Element).localName === "Assertion") checkXmlSignatureAlgorithms(node as Element);
   }
 }

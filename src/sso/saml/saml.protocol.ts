@@ -1,12 +1,15 @@
 import { AppError } from "../../platform/errors";
 import type { Session } from "../../sessions/session";
+import { createAuditStore } from "../../audit/audit.store";
 import { createTenantStore } from "../../tenants/tenant.store";
 import { createSsoConnectionStore } from "../connection.store";
+import { createExternalIdentityStore } from "../external-identity.store";
 import type { SsoProtocol, SsoProtocolDeps } from "../sso.routes";
 import { createSamlAcs } from "./saml-acs";
 import { newRequestId, samlClient } from "./saml-client";
 import { buildLogoutUrl } from "./saml-logout";
 import { spEndpoints } from "./saml-settings";
+import { createSamlSlo } from "./saml-slo";
 import { samlRouter } from "./saml.routes";
 import { createSigningKeyStore } from "./signing-key.store";
 import { createSpSigningKey } from "./sp-signing-key";
@@ -21,7 +24,7 @@ const notAvailable = () => new AppError("not_found", "Single sign-on is not avai
 
 /**
  * SAML 2.0 service provider, one per tenant: SP-initiated login over HTTP-Redirect, the ACS over HTTP-POST,
- * SP metadata, and the LogoutRequest for single logout.
+ * SP metadata, and single logout (our LogoutRequest, and the SingleLogoutService for the IdP's messages).
  */
 export function createSamlProtocol(deps: SsoProtocolDeps): SamlProtocol {
   const spKey = createSpSigningKey({ db: deps.db, secretBox: deps.secretBox, clock: deps.clock, logger: deps.logger, store: createSigningKeyStore() });
@@ -29,6 +32,7 @@ export function createSamlProtocol(deps: SsoProtocolDeps): SamlProtocol {
   const connections = createSsoConnectionStore();
   const router = samlRouter({
     consumeAssertion: createSamlAcs(deps),
+    singleLogout: createSamlSlo({ ...deps, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
     async spMetadata(slug) {
       // Any existing tenant: its IdP admin needs this before the connection is created here.
       const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await tenants.findBySlug(deps.db, slug) : null;
