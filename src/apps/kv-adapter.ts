@@ -1,4 +1,4 @@
-import type { KvStore } from "../platform/kv/kv-store";
+import type { KvStore, KvWrite } from "../platform/kv/kv-store";
 import type { AdapterPayload, OidcAdapter } from "./oidc-provider-api";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -17,7 +17,7 @@ export const oidcKeys = {
 
 /**
  * oidc-provider's storage on the KvStore, so one class serves Redis in production and the in-process store
- * in embedded mode. Every call touches one key at a time (as the session store does). Payloads are JSON.
+ * in embedded mode. A save writes its keys in one batch; every other call touches one key at a time. Payloads are JSON.
  */
 export class KvOidcAdapter implements OidcAdapter {
   constructor(
@@ -30,15 +30,16 @@ export class KvOidcAdapter implements OidcAdapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const ttlMs = this.ttlMs(expiresIn);
     const key = oidcKeys.model(this.model, id);
-    await this.kv.set(key, JSON.stringify(payload), { ttlMs });
+    const writes: KvWrite[] = [{ op: "set", key, value: JSON.stringify(payload), ttlMs }];
     if (GRANTABLE.has(this.model) && typeof payload.grantId === "string") {
       const grantKey = oidcKeys.grant(payload.grantId);
-      await this.kv.setAdd(grantKey, key);
       // A fixed, maximal TTL only ever moves the set's expiry later: no token outlives its index entry.
-      await this.kv.expire(grantKey, MAX_TTL_MS);
+      writes.push({ op: "setAdd", key: grantKey, members: [key] }, { op: "expire", key: grantKey, ttlMs: MAX_TTL_MS });
     }
-    if (typeof payload.uid === "string") await this.kv.set(oidcKeys.uid(this.model, payload.uid), id, { ttlMs });
-    if (typeof payload.userCode === "string") await this.kv.set(oidcKeys.userCode(this.model, payload.userCode), id, { ttlMs });
+    if (typeof payload.uid === "string") writes.push({ op: "set", key: oidcKeys.uid(this.model, payload.uid), value: id, ttlMs });
+    if (typeof payload.userCode === "string") writes.push({ op: "set", key: oidcKeys.userCode(this.model, payload.userCode), value: id, ttlMs });
+    // One round trip: a token request saves at least one token, and its latency is the app's login time.
+    await this.kv.writeMany(writes);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

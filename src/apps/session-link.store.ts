@@ -18,9 +18,11 @@ const keys = {
 export function createSessionLinkStore(kv: KvStore) {
   return {
     async link(providerSessionUid: string, gatehouseSessionId: string, ttlMs: number): Promise<void> {
-      await kv.setAdd(keys.gatehouse(gatehouseSessionId), providerSessionUid);
-      await kv.expire(keys.gatehouse(gatehouseSessionId), INDEX_TTL_MS);
-      await kv.set(keys.provider(providerSessionUid), gatehouseSessionId, { ttlMs: Math.max(1, Math.min(ttlMs, INDEX_TTL_MS)) });
+      await kv.writeMany([
+        { op: "setAdd", key: keys.gatehouse(gatehouseSessionId), members: [providerSessionUid] },
+        { op: "expire", key: keys.gatehouse(gatehouseSessionId), ttlMs: INDEX_TTL_MS },
+        { op: "set", key: keys.provider(providerSessionUid), value: gatehouseSessionId, ttlMs: Math.max(1, Math.min(ttlMs, INDEX_TTL_MS)) },
+      ]);
     },
 
     gatehouseSessionOf: (providerSessionUid: string): Promise<string | null> => kv.get(keys.provider(providerSessionUid)),

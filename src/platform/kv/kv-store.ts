@@ -1,3 +1,11 @@
+/** One write of a batch (see KvStore.writeMany); each names exactly one key. */
+export type KvWrite =
+  | { op: "set"; key: string; value: string; ttlMs?: number }
+  | { op: "del"; key: string }
+  | { op: "expire"; key: string; ttlMs: number }
+  | { op: "setAdd"; key: string; members: readonly string[] }
+  | { op: "setRemove"; key: string; members: readonly string[] };
+
 /**
  * The key-value store behind sessions, pending logins, replay caches and one-time tokens.
  * Two implementations honour one contract (test/integration/kv/kv-store.contract.ts):
@@ -27,6 +35,13 @@ export interface KvStore {
    * Not atomic across keys: each set is read as setMembers() would read it.
    */
   setMembersMany(keys: readonly string[]): Promise<string[][]>;
+  /**
+   * Several writes sent together: one round trip on one Redis node, where they apply in order. Not atomic,
+   * and on a Redis Cluster only writes to the same key keep their order (the others go to their nodes
+   * concurrently). Rejects with the first failure after every write was tried. For writes whose relative
+   * order matters across keys (crash safety), use two calls.
+   */
+  writeMany(writes: readonly KvWrite[]): Promise<void>;
   /**
    * Stores `value` only when it is greater than the stored integer (or none is stored), atomically.
    * Returns true when it was stored. Used by replay guards (e.g. the last accepted TOTP step).

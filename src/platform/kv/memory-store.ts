@@ -1,4 +1,4 @@
-import type { KvStore } from "./kv-store";
+import type { KvStore, KvWrite } from "./kv-store";
 
 type Entry =
   | { type: "string"; value: string; expiresAt: number | null }
@@ -125,6 +125,39 @@ export class MemoryKvStore implements KvStore {
 
   async setMembersMany(keys: readonly string[]): Promise<string[][]> {
     return keys.map((key) => [...(this.readSet(key)?.members ?? [])]);
+  }
+
+  async writeMany(writes: readonly KvWrite[]): Promise<void> {
+    // A bad TTL is the caller's bug: refused before anything is written, as the Redis store does.
+    for (const write of writes) {
+      if (write.op === "expire") assertTtl(write.ttlMs);
+      else if (write.op === "set" && write.ttlMs !== undefined) assertTtl(write.ttlMs);
+    }
+    let failure: unknown;
+    for (const write of writes) {
+      // Like Redis: every write is tried, and the first failure is reported at the end.
+      try {
+        await this.apply(write);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private apply(write: KvWrite): Promise<unknown> {
+    switch (write.op) {
+      case "set":
+        return this.set(write.key, write.value, write.ttlMs === undefined ? {} : { ttlMs: write.ttlMs });
+      case "del":
+        return this.del(write.key);
+      case "expire":
+        return this.expire(write.key, write.ttlMs);
+      case "setAdd":
+        return this.setAdd(write.key, ...write.members);
+      case "setRemove":
+        return this.setRemove(write.key, ...write.members);
+    }
   }
 
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { AppError } from "../errors";
-import type { KvStore } from "./kv-store";
+import type { KvStore, KvWrite } from "./kv-store";
 import type { RedisConnection } from "./redis-client";
 
 export { createRedisClient, type RedisClientOptions } from "./redis-client";
@@ -41,6 +41,11 @@ function withScripts(redis: RedisConnection): RedisConnection & ScriptCommands {
   }
   // defineCommand adds the methods at runtime; ioredis cannot type them.
   return redis as RedisConnection & ScriptCommands;
+}
+
+function checkWriteTtl(write: KvWrite): void {
+  if (write.op === "expire") assertTtl(write.ttlMs);
+  else if (write.op === "set" && write.ttlMs !== undefined) assertTtl(write.ttlMs);
 }
 
 function assertTtl(ttlMs: number): void {
@@ -139,6 +144,44 @@ export class RedisKvStore implements KvStore {
       if (error) throw error;
       return members as string[];
     });
+  }
+
+  async writeMany(writes: readonly KvWrite[]): Promise<void> {
+    // A bad TTL is the caller's bug: refused before anything is sent.
+    for (const write of writes) checkWriteTtl(write);
+    const commands = writes.flatMap((write) => this.commandOf(write));
+    if (commands.length === 0) return;
+    if (this.redis.isCluster) {
+      // A cluster pipeline must stay within one slot: each write goes on its own, all in flight together.
+      // ioredis keeps the order of commands to one node, so writes to the same key keep theirs.
+      const results = await Promise.allSettled(commands.map(([name, ...args]) => this.redis.call(name, ...args)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+      return;
+    }
+    const pipeline = this.redis.pipeline();
+    for (const [name, ...args] of commands) pipeline.call(name, ...args);
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error("Redis pipeline was discarded");
+    const error = replies.find(([failure]) => failure)?.[0];
+    if (error) throw error;
+  }
+
+  /** The Redis command of one write; none for a set write without members (Redis refuses those). */
+  private commandOf(write: KvWrite): Array<[string, ...Array<string | number>]> {
+    const k = this.k(write.key);
+    switch (write.op) {
+      case "set":
+        return [write.ttlMs === undefined ? ["set", k, write.value] : ["set", k, write.value, "PX", write.ttlMs]];
+      case "del":
+        return [["del", k]];
+      case "expire":
+        return [["pexpire", k, write.ttlMs]];
+      case "setAdd":
+        return write.members.length === 0 ? [] : [["sadd", k, ...write.members]];
+      case "setRemove":
+        return write.members.length === 0 ? [] : [["srem", k, ...write.members]];
+    }
   }
 
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {

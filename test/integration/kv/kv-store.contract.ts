@@ -297,6 +297,52 @@ export function describeKvStoreContract(name: string, make: () => Promise<KvStor
       });
     });
 
+    describe("writeMany", () => {
+      it("applies every kind of write, in order for each key", async () => {
+        await store.set("old", "x");
+        await store.setAdd("members", "gone");
+        await store.writeMany([
+          { op: "set", key: "a", value: "1" },
+          { op: "set", key: "a", value: "2", ttlMs: 400 },
+          { op: "setAdd", key: "members", members: ["m1", "m2"] },
+          { op: "setRemove", key: "members", members: ["gone"] },
+          { op: "expire", key: "members", ttlMs: 400 },
+          { op: "del", key: "old" },
+          { op: "setAdd", key: "untouched", members: [] },
+        ]);
+        expect(await store.get("a")).toBe("2");
+        expect(await store.ttl("a")).toBeGreaterThan(200);
+        expect((await store.setMembers("members")).sort()).toEqual(["m1", "m2"]);
+        expect(await store.ttl("members")).toBeGreaterThan(200);
+        expect(await store.get("old")).toBeNull();
+        expect(await store.setMembers("untouched")).toEqual([]);
+        await advance(500);
+        expect(await store.get("a")).toBeNull();
+        expect(await store.setMembers("members")).toEqual([]);
+      });
+
+      it("an empty batch does nothing", async () => {
+        await expect(store.writeMany([])).resolves.toBeUndefined();
+      });
+
+      it("refuses a bad TTL before writing anything", async () => {
+        await expect(store.writeMany([{ op: "set", key: "a", value: "1" }, { op: "expire", key: "a", ttlMs: 0 }])).rejects.toThrow(RangeError);
+        expect(await store.get("a")).toBeNull();
+      });
+
+      it("tries every write and then rejects with the first failure (WRONGTYPE)", async () => {
+        await store.set("str", "v");
+        await expect(
+          store.writeMany([
+            { op: "setAdd", key: "str", members: ["a"] },
+            { op: "set", key: "after", value: "written" },
+          ]),
+        ).rejects.toThrow(/WRONGTYPE/);
+        expect(await store.get("after")).toBe("written");
+        expect(await store.get("str")).toBe("v");
+      });
+    });
+
     describe("prefix isolation", () => {
       it("two stores with different prefixes do not see each other's keys", async () => {
         const other = await make();
