@@ -18,6 +18,13 @@ export type ProviderSessionDeps = {
   findSession(publicId: string): Promise<Session | null>;
 };
 
+/** The ID token claims recorded on a session at sign-in; undefined for sessions made before all were kept. */
+function claimsOf(session: Session): Record<string, string> | undefined {
+  const { email, name, tenantSlug, region } = session;
+  if (email === undefined || name === undefined || tenantSlug === undefined || region === undefined) return undefined;
+  return { sub: session.userId, email, name, tenant: tenantSlug, region };
+}
+
 /** The Gatehouse session and request context Express put on the response before handing it to the provider. */
 export function gatehouseSessionOf(ctx: OidcContext): Session | undefined {
   return ctx.res.locals?.session as Session | undefined;
@@ -28,8 +35,9 @@ function requestContextOf(ctx: OidcContext): RequestContext | undefined {
 }
 
 /**
- * How the provider knows users and sessions: accounts from PostgreSQL, and every provider session bound to
- * the Gatehouse session it was made from (one session, not two).
+ * How the provider knows users and sessions: accounts from PostgreSQL at authorization and the sign-in
+ * snapshot on the session at the token endpoint, and every provider session bound to the Gatehouse session
+ * it was made from (one session, not two).
  */
 export function createProviderSessions(deps: ProviderSessionDeps) {
   const { db, accounts, links } = deps;
@@ -42,22 +50,25 @@ export function createProviderSessions(deps: ProviderSessionDeps) {
   };
 
   /** Token requests and userinfo count only while the Gatehouse session the tokens came from is alive. */
-  async function tokenSessionIsLive(token: OidcTokenLike, sub: string): Promise<boolean> {
-    if (!token.sessionUid) return false;
+  async function liveSessionOf(token: OidcTokenLike, sub: string): Promise<Session | null> {
+    if (!token.sessionUid) return null;
     const sessionId = await links.gatehouseSessionOf(token.sessionUid);
     const session = sessionId ? await deps.findSession(sessionId) : null;
-    return session !== null && session.userId === sub && session.restriction === undefined;
+    return session !== null && session.userId === sub && session.restriction === undefined ? session : null;
   }
 
   async function findAccount(ctx: OidcContext, sub: string, token?: OidcTokenLike): Promise<OidcAccount | undefined> {
     if (!UUID_PATTERN.test(sub)) return undefined;
+    const session = token ? await liveSessionOf(token, sub) : undefined;
+    if (session === null) return undefined;
+    // With a token the claims are those of sign-in, kept on the session: no query on the token endpoint.
+    // A live session stands for an active account: deactivation ends every session of the user.
+    const snapshot = session && claimsOf(session);
+    if (snapshot) return { accountId: sub, claims: () => snapshot };
     const account = await accountOf(ctx, sub);
     if (!account || account.status !== "active") return undefined;
-    if (token && !(await tokenSessionIsLive(token, sub))) return undefined;
-    return {
-      accountId: account.id,
-      claims: () => ({ sub: account.id, email: account.email, name: account.name, tenant: account.tenant.slug, region: account.tenant.region }),
-    };
+    const claims = { sub: account.id, email: account.email, name: account.name, tenant: account.tenant.slug, region: account.tenant.region };
+    return { accountId: account.id, claims: () => claims };
   }
 
   /** The provider session must belong to this browser's live Gatehouse session; binds it right after a login. */

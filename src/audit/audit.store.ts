@@ -1,4 +1,4 @@
-import type { Db, DbTx } from "../platform/db/prisma";
+import type { Db, DbTx, DbWrite } from "../platform/db/prisma";
 import type { AuditContext, AuditEventInput } from "./audit-event";
 
 export type AuditQuery = { tenantId: string; types?: string[]; since?: Date; until?: Date; beforeId?: bigint; limit: number };
@@ -6,7 +6,11 @@ export type AuditQuery = { tenantId: string; types?: string[]; since?: Date; unt
 /** One statement for many events of one actor (campaign batches); called inside the change's transaction. */
 async function insertMany(tx: Db | DbTx, context: AuditContext, events: AuditEventInput[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.auditEvent.createMany({
+  await createManyStatement(tx, context, events);
+}
+
+function createManyStatement(db: Db | DbTx, context: AuditContext, events: AuditEventInput[]): DbWrite {
+  return db.auditEvent.createMany({
     data: events.map((event) => ({
       type: event.type,
       tenantId: event.tenantId ?? null,
@@ -25,6 +29,8 @@ export function createAuditStore() {
   return {
     /** Called inside the transaction of the change it records. */
     insert: (tx: Db | DbTx, context: AuditContext, event: AuditEventInput): Promise<void> => insertMany(tx, context, [event]),
+    /** The insert as a statement not yet run, to batch with the change it records (`db.$transaction([...])`). */
+    insertStatement: (db: Db, context: AuditContext, event: AuditEventInput): DbWrite => createManyStatement(db, context, [event]),
     insertMany,
 
     async listNewestFirst(db: Db, query: AuditQuery) {

@@ -24,7 +24,7 @@ export async function finishLocalLogin(
   if (!policy.allowed) throw new AppError("forbidden", "Your organisation requires you to sign in with its single sign-on.");
   const mustChangePassword = user.passwordRotation === "change_at_next_login";
   const { token, session } = await deps.sessions.startSession({
-    user: { id: user.id, tenantId: tenant.id, email: user.email },
+    user: { id: user.id, tenantId: tenant.id, email: user.email, name: user.name },
     tenant,
     method: "password",
     assurance: factor.assurance,
@@ -55,14 +55,14 @@ export async function finishLocalLogin(
  */
 async function finishSsoWithLocalFactor(
   deps: LocalLoginDeps,
-  login: { tenant: TenantRow; user: { id: string; email: string }; pending: PendingLogin; sso: NonNullable<PendingLogin["sso"]> },
+  login: { tenant: TenantRow; user: { id: string; email: string; name: string }; pending: PendingLogin; sso: NonNullable<PendingLogin["sso"]> },
   client: LoginClient,
   factor: { assurance: "aal1" | "aal2"; amr: string[] },
 ): Promise<FinishedLogin> {
   const { tenant, user, pending, sso } = login;
   const amr = [...new Set([...sso.amr, ...factor.amr.filter((value) => value !== "pwd")])];
   const { token, session } = await deps.sessions.startSession({
-    user: { id: user.id, tenantId: tenant.id, email: user.email },
+    user: { id: user.id, tenantId: tenant.id, email: user.email, name: user.name },
     tenant,
     method: sso.method,
     assurance: factor.assurance,

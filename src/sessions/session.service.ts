@@ -11,9 +11,9 @@ export interface SessionServiceDeps {
 }
 
 export type StartSessionInput = {
-  user: { id: string; tenantId: string; email: string };
+  user: { id: string; tenantId: string; email: string; name: string };
   /** The tenant's policy at the moment of login; later policy changes apply to new sessions. */
-  tenant: { slug: string; sessionIdleMinutes: number; sessionAbsoluteHours: number };
+  tenant: { slug: string; region: string; sessionIdleMinutes: number; sessionAbsoluteHours: number };
   method: SessionMethod;
   assurance: SessionAssurance;
   amr: string[];
@@ -46,6 +46,8 @@ export function createSessionService({ store, clock }: SessionServiceDeps) {
         sso: input.sso,
         email: input.user.email,
         tenantSlug: input.tenant.slug,
+        name: input.user.name,
+        region: input.tenant.region,
       });
     },
 

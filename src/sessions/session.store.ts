@@ -1,6 +1,6 @@
 import type { Clock } from "../platform/clock";
 import { constantTimeEqual, randomToken, sha256Hex } from "../platform/crypto";
-import type { KvStore } from "../platform/kv/kv-store";
+import type { KvStore, KvWrite } from "../platform/kv/kv-store";
 import { isSessionExpired, sessionRemainingMs, type NewSession, type Session, type SessionElevation } from "./session";
 
 /*
@@ -54,16 +54,18 @@ export function createSessionStore(deps: SessionStoreDeps) {
   const now = (): number => clock.now().getTime();
   const endedListeners: SessionEndedListener[] = [];
 
-  async function index(session: Session): Promise<void> {
-    for (const key of [keys.user(session.userId), keys.tenant(session.tenantId)]) {
-      await kv.setAdd(key, session.id);
-      await kv.expire(key, indexTtlMs);
-    }
-  }
+  /** The owners' index entries, written in one batch with whatever comes with them. */
+  const indexWrites = (session: Session): KvWrite[] =>
+    [keys.user(session.userId), keys.tenant(session.tenantId)].flatMap((key): KvWrite[] => [
+      { op: "setAdd", key, members: [session.id] },
+      { op: "expire", key, ttlMs: indexTtlMs },
+    ]);
 
   async function unindex(publicId: string, owners: { userId: string; tenantId: string }): Promise<void> {
-    await kv.setRemove(keys.user(owners.userId), publicId);
-    await kv.setRemove(keys.tenant(owners.tenantId), publicId);
+    await kv.writeMany([
+      { op: "setRemove", key: keys.user(owners.userId), members: [publicId] },
+      { op: "setRemove", key: keys.tenant(owners.tenantId), members: [publicId] },
+    ]);
   }
 
   async function readPointer(publicId: string): Promise<Pointer | null> {
@@ -119,12 +121,13 @@ export function createSessionStore(deps: SessionStoreDeps) {
       ...(input.sso ? { sso: { ...input.sso } } : {}),
       ...(input.email !== undefined ? { email: input.email } : {}),
       ...(input.tenantSlug !== undefined ? { tenantSlug: input.tenantSlug } : {}),
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.region !== undefined ? { region: input.region } : {}),
     };
     // Indexes and pointer before the session: a crash midway leaves a stale index entry (pruned later),
     // never a live session that cannot be listed or revoked.
-    await index(session);
     const pointer: Pointer = { tokenHash, userId: session.userId, tenantId: session.tenantId };
-    await kv.set(keys.pointer(session.id), JSON.stringify(pointer), { ttlMs: input.absoluteTimeoutMs });
+    await kv.writeMany([...indexWrites(session), { op: "set", key: keys.pointer(session.id), value: JSON.stringify(pointer), ttlMs: input.absoluteTimeoutMs }]);
     await kv.set(keys.session(tokenHash), JSON.stringify(session), { ttlMs: sessionRemainingMs(session, at) });
     return { token, session };
   }
@@ -186,7 +189,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
       return null;
     }
     // A listing during the swap may have pruned the id as dangling; put it back.
-    await index(rotated);
+    await kv.writeMany(indexWrites(rotated));
     return newToken;
   }
 

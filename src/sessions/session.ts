@@ -51,6 +51,9 @@ export type Session = {
    */
   email?: string;
   tenantSlug?: string;
+  /** The user's name and the tenant's region at sign-in: with the above, the claims of the ID tokens issued in this session. */
+  name?: string;
+  region?: string;
 };
 
 /** What a caller supplies to start a session; the store fills in ids and times. */
@@ -70,6 +73,8 @@ export type NewSession = {
   sso?: SessionSso;
   email?: string;
   tenantSlug?: string;
+  name?: string;
+  region?: string;
 };
 
 /** Changes that come with a privilege change (step-up, password changed); applied on rotation. */

@@ -1,17 +1,23 @@
-import type { Db, DbTx } from "../platform/db/prisma";
+import type { Db, DbTx, DbWrite } from "../platform/db/prisma";
+
+const STAMP_EVERY_MS = 60_000;
+const isStale = (stamp: Date | null, at: Date) => !stamp || at.getTime() - stamp.getTime() >= STAMP_EVERY_MS;
 
 /**
  * The connection's last login, for health: written at most once a minute, so a busy IdP's logins do not
- * all queue on one row lock.
+ * all queue on one row lock. None when the row read by this request says it is recent.
  */
-async function touchConnection(tx: DbTx, connection: { id: string; lastLoginAt: Date | null }, at: Date): Promise<void> {
-  const threshold = new Date(at.getTime() - 60_000);
-  // The row read by this request says it is recent: no statement at all.
-  if (connection.lastLoginAt && connection.lastLoginAt >= threshold) return;
-  await tx.ssoConnection.updateMany({
+function connectionStamp(db: Db | DbTx, connection: { id: string; lastLoginAt: Date | null }, at: Date): DbWrite | null {
+  if (!isStale(connection.lastLoginAt, at)) return null;
+  const threshold = new Date(at.getTime() - STAMP_EVERY_MS);
+  return db.ssoConnection.updateMany({
     where: { id: connection.id, OR: [{ lastLoginAt: null }, { lastLoginAt: { lt: threshold } }] },
     data: { lastLoginAt: at },
   });
+}
+
+async function touchConnection(tx: DbTx, connection: { id: string; lastLoginAt: Date | null }, at: Date): Promise<void> {
+  await connectionStamp(tx, connection, at);
 }
 
 /** Accounts at a tenant's identity providers, keyed by (connection, subject): never by email alone. */
@@ -26,13 +32,12 @@ export function createExternalIdentityStore() {
       tx.externalIdentity.create({
         data: { connectionId: identity.connectionId, tenantId: identity.tenantId, userId: identity.userId, subject: identity.subject, lastLoginAt: identity.at },
       }),
-    /** Last-login times, to the minute: a write only when the stored one is older. */
-    recordLogin: async (tx: DbTx, identity: { id: string; lastLoginAt: Date | null }, connection: { id: string; lastLoginAt: Date | null }, at: Date) => {
-      if (!identity.lastLoginAt || at.getTime() - identity.lastLoginAt.getTime() >= 60_000) {
-        await tx.externalIdentity.update({ where: { id: identity.id }, data: { lastLoginAt: at } });
-      }
-      await touchConnection(tx, connection, at);
-    },
+    /** Last-login times, to the minute: the statements due (none, mostly), to run with the login's audit row. */
+    loginStamps: (db: Db | DbTx, identity: { id: string; lastLoginAt: Date | null }, connection: { id: string; lastLoginAt: Date | null }, at: Date): DbWrite[] =>
+      [
+        isStale(identity.lastLoginAt, at) ? db.externalIdentity.update({ where: { id: identity.id }, data: { lastLoginAt: at } }) : null,
+        connectionStamp(db, connection, at),
+      ].filter((write): write is DbWrite => write !== null),
     touchConnection,
   };
 }

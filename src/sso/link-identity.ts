@@ -1,4 +1,4 @@
-import type { DbTx } from "../platform/db/prisma";
+import type { Db, DbTx, DbWrite } from "../platform/db/prisma";
 import type { TenantRow } from "../tenants/tenant.store";
 import { emailKeyOf } from "../users/user.schemas";
 import type { UserStore } from "../users/user.store";
@@ -18,9 +18,30 @@ export type ExternalClaims = {
   name?: string;
 };
 
-export type LinkOutcome = { userId: string; email: string; identityId: string; how: "linked" | "first_link" | "provisioned" };
+export type LinkOutcome = { userId: string; email: string; name: string; identityId: string; how: "linked" | "first_link" | "provisioned" };
 
 type Deps = { userStore: UserStore; identities: ExternalIdentityStore };
+
+/**
+ * The user of an identity linked before, and the last-login stamps due (statements not yet run, for the
+ * caller to batch with its audit row). Null for an identity seen for the first time. This is every login
+ * but the first, so it needs no transaction: one read here, one batch of writes after.
+ */
+export async function findLinkedUser(
+  deps: Deps,
+  db: Db | DbTx,
+  input: { tenant: TenantRow; connection: SsoConnectionRow; claims: ExternalClaims; at: Date },
+): Promise<{ outcome: LinkOutcome; stamps: DbWrite[] } | null> {
+  const { tenant, connection, claims, at } = input;
+  const known = await deps.identities.findBySubject(db, connection.id, claims.subject);
+  if (!known) return null;
+  const { user } = known;
+  if (user.tenantId !== tenant.id || user.status !== "active") throw new NoSsoAccount("user_deactivated");
+  return {
+    outcome: { userId: user.id, email: user.email, name: user.name, identityId: known.id, how: "linked" },
+    stamps: deps.identities.loginStamps(db, known, connection, at),
+  };
+}
 
 /**
  * Finds the user an SSO login stands for, inside the caller's transaction.
@@ -35,12 +56,11 @@ export async function resolveSsoUser(
   input: { tenant: TenantRow; connection: SsoConnectionRow; claims: ExternalClaims; at: Date },
 ): Promise<LinkOutcome> {
   const { tenant, connection, claims, at } = input;
-  const known = await deps.identities.findBySubject(tx, connection.id, claims.subject);
+  // Linked meanwhile by a concurrent first login of the same person.
+  const known = await findLinkedUser(deps, tx, input);
   if (known) {
-    const { user } = known;
-    if (user.tenantId !== tenant.id || user.status !== "active") throw new NoSsoAccount("user_deactivated");
-    await deps.identities.recordLogin(tx, known, connection, at);
-    return { userId: user.id, email: user.email, identityId: known.id, how: "linked" };
+    for (const stamp of known.stamps) await stamp;
+    return known.outcome;
   }
 
   const email = usableEmail(tenant, claims);
@@ -51,14 +71,14 @@ export async function resolveSsoUser(
     if (await deps.identities.findForUser(tx, connection.id, existing.id)) throw new NoSsoAccount("user_linked_elsewhere");
     const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: existing.id, subject: claims.subject, at });
     await deps.identities.touchConnection(tx, connection, at);
-    return { userId: existing.id, email: existing.email, identityId: identity.id, how: "first_link" };
+    return { userId: existing.id, email: existing.email, name: existing.name, identityId: identity.id, how: "first_link" };
   }
 
   if (connection.provisioning !== "jit") throw new NoSsoAccount("no_matching_user");
   const created = await deps.userStore.create(tx, tenant.id, { email, name: displayName(claims, email), kind: "member", role: "user", ssoBypass: false });
   const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: created.id, subject: claims.subject, at });
   await deps.identities.touchConnection(tx, connection, at);
-  return { userId: created.id, email: created.email, identityId: identity.id, how: "provisioned" };
+  return { userId: created.id, email: created.email, name: created.name, identityId: identity.id, how: "provisioned" };
 }
 
 function usableEmail(tenant: TenantRow, claims: ExternalClaims): string {

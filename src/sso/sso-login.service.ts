@@ -1,4 +1,4 @@
-import type { AuditContext } from "../audit/audit-event";
+import type { AuditContext, AuditEventInput } from "../audit/audit-event";
 import type { AuditStore } from "../audit/audit.store";
 import type { Clock } from "../platform/clock";
 import type { Db } from "../platform/db/prisma";
@@ -13,7 +13,7 @@ import type { TenantRow, TenantStore } from "../tenants/tenant.store";
 import type { UserStore } from "../users/user.store";
 import type { SsoConnectionRow, SsoConnectionStore } from "./connection.store";
 import type { ExternalIdentityStore } from "./external-identity.store";
-import { resolveSsoUser, type ExternalClaims } from "./link-identity";
+import { findLinkedUser, resolveSsoUser, type ExternalClaims, type LinkOutcome } from "./link-identity";
 import { NoSsoAccount } from "./sso-errors";
 
 /** What a protocol hands over once every check of the IdP's answer passed. */
@@ -102,22 +102,31 @@ export function createSsoLoginService(deps: Deps) {
       const method = connection.type === "oidc" ? ("oidc" as const) : ("saml" as const);
       const sso: SessionSso = { ...auth.sso, connectionId: connection.id };
       const context: AuditContext = { actor: { type: "anonymous" }, ip: client.ip, requestId: client.requestId };
-      const outcome = await linkWithRetry(async () => db.$transaction(async (tx) => {
-        const linked = await resolveSsoUser(deps, tx, { tenant, connection, claims: auth.claims, at });
-        const userContext: AuditContext = { ...context, actor: { type: "user", id: linked.userId } };
-        const target = { type: "user", id: linked.userId };
-        if (linked.how === "provisioned") {
-          await deps.auditStore.insert(tx, userContext, { type: "user.created", tenantId: tenant.id, target, data: { via: "sso_jit", connectionId: connection.id } });
-        }
+      const succeeded = (linked: LinkOutcome): AuditEventInput => ({
+        type: "sso.login.succeeded", tenantId: tenant.id, target: { type: "user", id: linked.userId },
+        data: { connectionId: connection.id, protocol: connection.type, link: linked.how, authnContext: auth.sso.authnContext ?? null, amr: auth.amr },
+      });
+      const asUser = (linked: LinkOutcome): AuditContext => ({ ...context, actor: { type: "user", id: linked.userId } });
+      const links = { userStore: deps.userStore, identities: deps.identities };
+      const known = await findLinkedUser(links, db, { tenant, connection, claims: auth.claims, at });
+      let outcome: LinkOutcome;
+      if (known) {
+        // Every login but the first: the stamps due and the audit row in one batch, no interactive transaction.
         // With a local factor still to come, the login succeeds (and is audited) only after it.
-        if (!tenant.requireLocalMfaForSso) {
-          await deps.auditStore.insert(tx, userContext, {
-            type: "sso.login.succeeded", tenantId: tenant.id, target,
-            data: { connectionId: connection.id, protocol: connection.type, link: linked.how, authnContext: auth.sso.authnContext ?? null, amr: auth.amr },
-          });
-        }
-        return linked;
-      }));
+        const writes = [...known.stamps, ...(tenant.requireLocalMfaForSso ? [] : [deps.auditStore.insertStatement(db, asUser(known.outcome), succeeded(known.outcome))])];
+        if (writes.length === 1) await writes[0];
+        else if (writes.length > 1) await db.$transaction(writes);
+        outcome = known.outcome;
+      } else {
+        outcome = await linkWithRetry(async () => db.$transaction(async (tx) => {
+          const linked = await resolveSsoUser(links, tx, { tenant, connection, claims: auth.claims, at });
+          if (linked.how === "provisioned") {
+            await deps.auditStore.insert(tx, asUser(linked), { type: "user.created", tenantId: tenant.id, target: { type: "user", id: linked.userId }, data: { via: "sso_jit", connectionId: connection.id } });
+          }
+          if (!tenant.requireLocalMfaForSso) await deps.auditStore.insert(tx, asUser(linked), succeeded(linked));
+          return linked;
+        }));
+      }
       if (tenant.requireLocalMfaForSso) {
         const user = await deps.userStore.findInTenant(db, tenant.id, outcome.userId);
         const stage = user?.totpSecret ? ("mfa" as const) : ("enroll" as const);
@@ -128,7 +137,7 @@ export function createSsoLoginService(deps: Deps) {
         return { kind: "second_factor", pendingToken, location: stage === "mfa" ? `/${tenant.region}/login/mfa` : `/${tenant.region}/mfa/setup`, userId: outcome.userId };
       }
       const { token, session } = await deps.sessions.startSession({
-        user: { id: outcome.userId, tenantId: tenant.id, email: outcome.email },
+        user: { id: outcome.userId, tenantId: tenant.id, email: outcome.email, name: outcome.name },
         tenant,
         method,
         assurance: assuranceOf(auth),

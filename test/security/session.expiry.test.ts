@@ -6,8 +6,8 @@ import { createSessionStore } from "../../src/sessions/session.store";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const tenant = { slug: "tenant-1", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 };
-const user = { id: "user-a", tenantId: "tenant-1", email: "user-a@example.test" };
+const tenant = { slug: "tenant-1", region: "us", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 };
+const user = { id: "user-a", tenantId: "tenant-1", email: "user-a@example.test", name: "User A" };
 
 let clock: ManualClock;
 let kv: MemoryKvStore;

@@ -5,8 +5,8 @@ import { MemoryKvStore } from "../../src/platform/kv/memory-store";
 import { createSessionService, type SessionService } from "../../src/sessions/session.service";
 import { createSessionStore } from "../../src/sessions/session.store";
 
-const tenant = { slug: "tenant-1", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 };
-const victim = { id: "victim", tenantId: "tenant-1", email: "victim@example.test" };
+const tenant = { slug: "tenant-1", region: "us", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 };
+const victim = { id: "victim", tenantId: "tenant-1", email: "victim@example.test", name: "Victim" };
 const client = { ip: "203.0.113.7", userAgent: "victim-browser" };
 
 let kv: MemoryKvStore;

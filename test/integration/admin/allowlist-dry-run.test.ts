@@ -42,7 +42,7 @@ afterAll(async () => {
 
 function signIn(user: string, ip: string) {
   return t.container.sessions.startSession({
-    user: { id: ids[user]!, tenantId, email: `${user}@example.test` }, tenant: { slug: "allow-co", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
+    user: { id: ids[user]!, tenantId, email: `${user}@example.test`, name: "Someone" }, tenant: { slug: "allow-co", region: "us", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
     method: "password", assurance: "aal1", amr: ["pwd"], ip, userAgent: "test",
   });
 }

@@ -24,8 +24,8 @@ async function createUser(email: string, tenant = slug): Promise<string> {
 
 function signIn(userId: string, ip: string, owner = tenantId): Promise<{ token: string; session: Session }> {
   return t.container.sessions.startSession({
-    user: { id: userId, tenantId: owner, email: "someone@example.test" },
-    tenant: { slug: "any", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
+    user: { id: userId, tenantId: owner, email: "someone@example.test", name: "Someone" },
+    tenant: { slug: "any", region: "us", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
     method: "password", assurance: "aal2", amr: ["pwd", "otp", "mfa"], ip, userAgent: "Mozilla/5.0 (test)",
   });
 }

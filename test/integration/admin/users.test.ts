@@ -103,7 +103,7 @@ describe("users admin API", () => {
       userStore: createUserStore(),
       hasher: { hash: async () => "unused" },
       revokeUserSessions: async () => 0,
-      auditStore: { insert: async () => { throw new Error("audit store down"); }, insertMany: async () => undefined, listNewestFirst: async () => [] },
+      auditStore: { insert: async () => { throw new Error("audit store down"); }, insertStatement: () => { throw new Error("audit store down"); }, insertMany: async () => undefined, listNewestFirst: async () => [] },
     });
     const tenant = await db.tenant.findUniqueOrThrow({ where: { slug } });
     await expect(service.createUser(tenant, { email: "ghost@example.com", name: "Ghost", kind: "member", role: "user", ssoBypass: false }, { actor: { type: "system" } })).rejects.toThrow("audit store down");

@@ -54,7 +54,7 @@ export function expectedCounts(users: SeededUser[]) {
 
 export function startSession(t: TestApp, user: { id: string; tenantId: string }): Promise<{ token: string }> {
   return t.container.sessions.startSession({
-    user: { ...user, email: "someone@example.test" }, tenant: { slug: "any", sessionIdleMinutes: 60, sessionAbsoluteHours: 12 },
+    user: { ...user, email: "someone@example.test", name: "Someone" }, tenant: { slug: "any", region: "us", sessionIdleMinutes: 60, sessionAbsoluteHours: 12 },
     method: "password", assurance: "aal2", amr: ["pwd", "otp"], ip: "203.0.113.9", userAgent: "jest",
   });
 }

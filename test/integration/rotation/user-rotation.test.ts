@@ -29,7 +29,7 @@ async function createUser(label: string, body: Record<string, unknown> = {}): Pr
 
 async function startSession(userId: string): Promise<string> {
   const { token } = await t.container.sessions.startSession({
-    user: { id: userId, tenantId, email: "someone@example.test" }, tenant: { slug: "any", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
+    user: { id: userId, tenantId, email: "someone@example.test", name: "Someone" }, tenant: { slug: "any", region: "us", sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
     method: "password", assurance: "aal2", amr: ["pwd", "otp"], ip: "203.0.113.7", userAgent: "jest",
   });
   return token;
