@@ -38,23 +38,59 @@ export const tenantIdsOf = (client: OidcClient): string[] => {
 };
 
 const VERSION_KEY = "oidc:applications-version";
+// How long an instance trusts the version it last read: a change made elsewhere applies here within this
+// (the same bound as an SSO switch), and a token request does not pay a KV round trip for it.
+const VERSION_FRESH_MS = 500;
 const CACHE_MAX_AGE_MS = 60_000;
 const CACHE_ENTRIES = 1000;
 
 /**
- * Every change to an application writes a new random version: each instance's client cache is then stale
- * at its next lookup. Random, not a counter, so that a version lost with the KV store cannot come back equal.
+ * The version of the application registry. Every change writes a new random version, so each instance's
+ * client cache is stale at its next version read. Random, not a counter, so that a version lost with the
+ * KV store cannot come back equal. The instance that made the change forgets the version it knew at once.
  */
-export async function markApplicationsChanged(kv: KvStore): Promise<void> {
-  await kv.set(VERSION_KEY, randomToken(12));
+export function createApplicationsVersion(kv: KvStore, options: { freshForMs?: number; now?: () => number } = {}) {
+  const freshForMs = options.freshForMs ?? VERSION_FRESH_MS;
+  const now = options.now ?? Date.now;
+  let known: { value: string | null; at: number } | null = null;
+  let reading: Promise<string | null> | null = null;
+  // Bumped by every local change: a read that began before it must not bring back the old version.
+  let generation = 0;
+
+  return {
+    async changed(): Promise<void> {
+      generation += 1;
+      known = null;
+      await kv.set(VERSION_KEY, randomToken(12));
+      generation += 1;
+      known = null;
+    },
+
+    current(): Promise<string | null> {
+      if (known && now() - known.at < freshForMs) return Promise.resolve(known.value);
+      if (!reading) {
+        const startedIn = generation;
+        const read = kv.get(VERSION_KEY).then((value) => {
+          if (startedIn === generation) known = { value, at: now() };
+          return value;
+        });
+        reading = read.finally(() => {
+          reading = null;
+        });
+      }
+      return reading;
+    },
+  };
 }
+
+export type ApplicationsVersion = ReturnType<typeof createApplicationsVersion>;
 
 /**
  * The provider's Client model reads the applications table; clients are never written through the provider.
- * Lookups are cached per instance while the KV version is unchanged (one GET instead of a query on every
- * token request), and for a minute at most, should a change fail to write its version.
+ * Lookups are cached per instance while the registry version is unchanged, and for a minute at most, should
+ * a change fail to write its version.
  */
-export function createClientAdapter(db: Db, store: ApplicationStore, kv: KvStore): OidcAdapter {
+export function createClientAdapter(db: Db, store: ApplicationStore, versions: ApplicationsVersion): OidcAdapter {
   const cache = new Map<string, { version: string | null; at: number; metadata: AdapterPayload }>();
   const readOnly = async (): Promise<never> => {
     throw new Error("applications are managed through /api/v1/applications");
@@ -63,7 +99,7 @@ export function createClientAdapter(db: Db, store: ApplicationStore, kv: KvStore
     async find(clientId) {
       // Client ids are ours (randomToken): anything longer is not worth a query.
       if (clientId.length > 64) return undefined;
-      const version = await kv.get(VERSION_KEY);
+      const version = await versions.current();
       const cached = cache.get(clientId);
       if (cached && cached.version === version && Date.now() - cached.at < CACHE_MAX_AGE_MS) return cached.metadata;
       const row = await store.findByClientId(db, clientId);

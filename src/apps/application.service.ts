@@ -3,17 +3,16 @@ import type { AuditStore } from "../audit/audit.store";
 import { changedFields } from "../audit/diff";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import type { Db, DbTx } from "../platform/db/prisma";
-import type { KvStore } from "../platform/kv/kv-store";
 import { AppError, notFound } from "../platform/errors";
 import { decodeCursor, toPage, UUID_PATTERN, type Page } from "../platform/pagination";
 import type { ApplicationCreateInput, ApplicationUpdateInput } from "./application.schemas";
 import type { ApplicationChanges, ApplicationRow, ApplicationStore } from "./application.store";
-import { markApplicationsChanged } from "./application-clients";
+import type { ApplicationsVersion } from "./application-clients";
 
 /** Who is asking: a tenant-bound API key sees only apps restricted to exactly its tenant. */
 export type ApplicationCaller = { tenantId?: string };
 
-type Deps = { db: Db; kv: KvStore; store: ApplicationStore; auditStore: AuditStore };
+type Deps = { db: Db; versions: ApplicationsVersion; store: ApplicationStore; auditStore: AuditStore };
 
 export type ApplicationView = ReturnType<typeof toView>;
 
@@ -115,7 +114,7 @@ export function createApplicationService(deps: Deps) {
         if (diff) await audit(tx, context, "application.updated", { ...row, tenantIds: [...new Set([...before.tenantIds, ...row.tenantIds])] }, diff);
         return now;
       });
-      await markApplicationsChanged(deps.kv);
+      await deps.versions.changed();
       return updated;
     },
 
@@ -127,7 +126,7 @@ export function createApplicationService(deps: Deps) {
         await store.delete(tx, row.id);
         await audit(tx, context, "application.deleted", row, { before: shown });
       });
-      await markApplicationsChanged(deps.kv);
+      await deps.versions.changed();
     },
   };
 }

@@ -7,7 +7,7 @@ import type { KvStore } from "../platform/kv/kv-store";
 import type { Logger } from "../platform/logger";
 import type { Session } from "../sessions/session";
 import { SLUG } from "../tenants/tenant.schemas";
-import { createClientAdapter, GATEHOUSE_CLIENT_METADATA, isFirstParty } from "./application-clients";
+import { createClientAdapter, GATEHOUSE_CLIENT_METADATA, isFirstParty, type ApplicationsVersion } from "./application-clients";
 import type { ApplicationStore } from "./application.store";
 import type { AccountStore } from "./account.store";
 import { KvOidcAdapter } from "./kv-adapter";
@@ -34,6 +34,7 @@ export type OpenIdProviderDeps = {
   secureCookies: boolean;
   secretKeys: readonly SecretKey[];
   applications: ApplicationStore;
+  versions: ApplicationsVersion;
   accounts: AccountStore;
   keys: ProviderKeys;
   links: SessionLinkStore;
@@ -49,7 +50,7 @@ export function createOpenIdProvider(deps: OpenIdProviderDeps) {
   const { db, kv, clock, logger } = deps;
   const issuer = `${deps.publicUrl}/oidc`;
   const sessions = createProviderSessions({ db, clock, accounts: deps.accounts, links: deps.links, findSession: deps.findSession });
-  const clients = createClientAdapter(db, deps.applications, kv);
+  const clients = createClientAdapter(db, deps.applications, deps.versions);
   // Each secret key signs the provider's cookies in turn: the first signs, all verify (rotation of SECRET_KEYS).
   const cookiePrefix = deps.secureCookies ? "__Secure-" : "";
   const cookieKeys = deps.secretKeys.map((key) => deriveKey(key, "oidc-provider-cookies").toString("base64url"));

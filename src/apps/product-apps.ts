@@ -8,6 +8,7 @@ import type { KvStore } from "../platform/kv/kv-store";
 import type { Logger } from "../platform/logger";
 import type { SessionService } from "../sessions/session.service";
 import { createAccountStore } from "./account.store";
+import { createApplicationsVersion } from "./application-clients";
 import { createApplicationService } from "./application.service";
 import { createApplicationStore } from "./application.store";
 import { createInteractionService } from "./interaction.service";
@@ -37,16 +38,17 @@ export function createProductApps(deps: ProductAppsDeps) {
   const applicationStore = createApplicationStore();
   const accounts = createAccountStore();
   const links = createSessionLinkStore(kv);
+  const versions = createApplicationsVersion(kv);
   const keys = createProviderKeys({ db, store: createProviderKeyStore(), secretBox: new SecretBox(deps.secretKeys), clock, logger, auditStore, schedule: deps.keySchedule });
   const openIdProvider = createOpenIdProvider({
-    db, kv, clock, logger, publicUrl: deps.publicUrl, secureCookies: deps.secureCookies, secretKeys: deps.secretKeys, applications: applicationStore, accounts, keys, links,
+    db, kv, clock, logger, publicUrl: deps.publicUrl, secureCookies: deps.secureCookies, secretKeys: deps.secretKeys, applications: applicationStore, versions, accounts, keys, links,
     findSession: (id) => deps.sessions.findSession(id),
   });
   const logoutPropagation = createLogoutPropagation({ kv, logger, links, provider: () => openIdProvider.provider() });
   deps.sessions.onSessionEnded(logoutPropagation.onSessionEnded);
 
   return {
-    applications: createApplicationService({ db, kv, store: applicationStore, auditStore }),
+    applications: createApplicationService({ db, versions, store: applicationStore, auditStore }),
     openIdProvider,
     oidcInteractions: createInteractionService({ db, clock, accounts, applications: applicationStore }),
     oidcLogout: logoutPropagation,
