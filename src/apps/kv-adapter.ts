@@ -56,16 +56,9 @@ export class KvOidcAdapter implements OidcAdapter {
     return id === null ? undefined : this.find(id);
   }
 
-  /** Marks a code or refresh token used; it keeps its remaining lifetime so reuse can still be detected. */
+  /** Marks a code or refresh token used, in place: it keeps its remaining lifetime so reuse can still be detected. */
   async consume(id: string): Promise<void> {
-    const key = oidcKeys.model(this.model, id);
-    const payload = parse(await this.kv.get(key));
-    if (!payload) return;
-    // The payload's own expiry (epoch seconds) gives the remaining lifetime without another round trip.
-    const now = Math.floor(Date.now() / 1000);
-    const remainingMs = typeof payload.exp === "number" ? (payload.exp - now + this.clockToleranceSeconds) * 1000 : ((await this.kv.ttl(key)) ?? MAX_TTL_MS);
-    if (remainingMs <= 0) return;
-    await this.kv.set(key, JSON.stringify({ ...payload, consumed: now }), { ttlMs: Math.min(Math.ceil(remainingMs), MAX_TTL_MS) });
+    await this.kv.setJsonField(oidcKeys.model(this.model, id), "consumed", Math.floor(Date.now() / 1000));
   }
 
   async destroy(id: string): Promise<void> {

@@ -43,6 +43,12 @@ export interface KvStore {
    */
   writeMany(writes: readonly KvWrite[]): Promise<void>;
   /**
+   * Sets one top-level field of the JSON object stored at `key` to `value` (JSON-serialisable), keeping the
+   * key's TTL, atomically and in one round trip. False when the key is missing; rejects when the stored
+   * value is not a JSON object.
+   */
+  setJsonField(key: string, field: string, value: unknown): Promise<boolean>;
+  /**
    * Stores `value` only when it is greater than the stored integer (or none is stored), atomically.
    * Returns true when it was stored. Used by replay guards (e.g. the last accepted TOTP step).
    */

@@ -160,6 +160,20 @@ export class MemoryKvStore implements KvStore {
     }
   }
 
+  async setJsonField(key: string, field: string, value: unknown): Promise<boolean> {
+    const entry = this.readString(key);
+    if (!entry) return false;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(entry.value);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("ERR value is not a JSON object");
+    entry.value = JSON.stringify({ ...parsed, [field]: value });
+    return true;
+  }
+
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new RangeError(`setIfGreater needs an integer, got ${value}`);
     if (ttlMs !== undefined) assertTtl(ttlMs);

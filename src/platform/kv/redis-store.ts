@@ -28,9 +28,25 @@ if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return value
 `;
 
+// Appends `"field":value` to the stored object's text rather than decoding it: Lua's cjson would turn empty
+// arrays into objects. A field already present is shadowed (JSON.parse keeps the last of duplicate keys).
+const SET_JSON_FIELD = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if string.sub(current, 1, 1) ~= '{' or string.sub(current, -1) ~= '}' then
+  return redis.error_reply('ERR value is not a JSON object')
+end
+local body = string.sub(current, 2, -2)
+local separator = ','
+if string.match(body, '^%s*$') then separator = '' end
+redis.call('SET', KEYS[1], '{' .. body .. separator .. ARGV[1] .. '}', 'KEEPTTL')
+return 1
+`;
+
 interface ScriptCommands {
   gatehouseKvSetIfGreater(key: string, value: string, ttlMs: string): Promise<number>;
   gatehouseKvIncrWithTtl(key: string, ttlMs: string): Promise<number>;
+  gatehouseKvSetJsonField(key: string, member: string): Promise<number>;
 }
 
 // Each script names its one key in KEYS and touches no other, so on a cluster it runs where that key lives.
@@ -38,6 +54,7 @@ function withScripts(redis: RedisConnection): RedisConnection & ScriptCommands {
   if (!("gatehouseKvSetIfGreater" in redis)) {
     redis.defineCommand("gatehouseKvSetIfGreater", { lua: SET_IF_GREATER, numberOfKeys: 1 });
     redis.defineCommand("gatehouseKvIncrWithTtl", { lua: INCR_WITH_TTL, numberOfKeys: 1 });
+    redis.defineCommand("gatehouseKvSetJsonField", { lua: SET_JSON_FIELD, numberOfKeys: 1 });
   }
   // defineCommand adds the methods at runtime; ioredis cannot type them.
   return redis as RedisConnection & ScriptCommands;
@@ -182,6 +199,11 @@ export class RedisKvStore implements KvStore {
       case "setRemove":
         return write.members.length === 0 ? [] : [["srem", k, ...write.members]];
     }
+  }
+
+  async setJsonField(key: string, field: string, value: unknown): Promise<boolean> {
+    const member = `${JSON.stringify(field)}:${JSON.stringify(value)}`;
+    return (await this.redis.gatehouseKvSetJsonField(this.k(key), member)) === 1;
   }
 
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {

@@ -297,6 +297,33 @@ export function describeKvStoreContract(name: string, make: () => Promise<KvStor
       });
     });
 
+    describe("setJsonField", () => {
+      it("sets one field of a stored object, keeping the others and the TTL", async () => {
+        await store.set("obj", JSON.stringify({ a: 1, list: [], nested: { b: "x" } }), { ttlMs: 400 });
+        expect(await store.setJsonField("obj", "consumed", 1700000000)).toBe(true);
+        expect(JSON.parse((await store.get("obj"))!)).toEqual({ a: 1, list: [], nested: { b: "x" }, consumed: 1700000000 });
+        expect(await store.setJsonField("obj", "a", "two")).toBe(true);
+        expect(JSON.parse((await store.get("obj"))!)).toMatchObject({ a: "two", consumed: 1700000000 });
+        expect(await store.ttl("obj")).toBeGreaterThan(200);
+        await advance(500);
+        expect(await store.get("obj")).toBeNull();
+      });
+
+      it("works on an empty object and answers false for a missing key", async () => {
+        await store.set("empty", "{}");
+        expect(await store.setJsonField("empty", "k", [1, "two"])).toBe(true);
+        expect(JSON.parse((await store.get("empty"))!)).toEqual({ k: [1, "two"] });
+        expect(await store.setJsonField("missing", "k", 1)).toBe(false);
+        expect(await store.get("missing")).toBeNull();
+      });
+
+      it("refuses a value that is not a JSON object and leaves it as it was", async () => {
+        await store.set("text", "plain");
+        await expect(store.setJsonField("text", "k", 1)).rejects.toThrow(/not a JSON object/);
+        expect(await store.get("text")).toBe("plain");
+      });
+    });
+
     describe("writeMany", () => {
       it("applies every kind of write, in order for each key", async () => {
         await store.set("old", "x");
