@@ -1,14 +1,16 @@
 // Benchmarks: each scenario against Gatehouse and against a baseline doing the same work by hand, in the
 // same run, on this machine's PostgreSQL and Redis. Usage: npm run bench -- --help
 import { startBaselineServer, type BaselineServer } from "./lib/baseline-server";
+import { stopChildServers } from "./lib/child-gatehouse";
 import { migrateBenchDatabase, startBenchGatehouse, type BenchGatehouse } from "./lib/gatehouse";
 import { benchRedisUrl, createThrowawayDatabase, deleteRedisPrefix, uniqueRedisPrefix, type ThrowawayDatabase } from "./lib/local-services";
 import { parseBenchOptions } from "./lib/options";
 import { formatTable, machineDescription, writeLatest, type ScenarioResult } from "./lib/report";
 import type { BenchContext, LoadSettings, Scenario } from "./lib/scenario";
+import { runSoak, soakBudgetSeconds, writeLatestSoak } from "./lib/soak";
 import { scenarios as allScenarios } from "./scenarios";
 
-type Running = { database?: ThrowawayDatabase; gatehouse?: BenchGatehouse; baseline?: BaselineServer; redisPrefix: string; redisUrl: string };
+type Running = { database?: ThrowawayDatabase; gatehouse?: BenchGatehouse; baseline?: BaselineServer; redisPrefix: string; redisUrl: string; cleaning?: Promise<void> };
 
 async function main(): Promise<number> {
   const options = parseBenchOptions(process.argv.slice(2));
@@ -17,13 +19,15 @@ async function main(): Promise<number> {
   const settings: LoadSettings = { connections: options.connections, duration: options.duration, warmup: options.warmup };
 
   const running: Running = { redisPrefix: uniqueRedisPrefix(), redisUrl: benchRedisUrl() };
-  armWatchdog(scenarios.reduce((total, s) => total + s.budgetSeconds(settings), 0), running);
+  const plannedSeconds = options.soakMinutes === undefined ? scenarios.reduce((total, s) => total + s.budgetSeconds(settings), 0) : soakBudgetSeconds(options.soakMinutes);
+  armWatchdog(plannedSeconds, running);
   process.once("SIGINT", () => void cleanUp(running).finally(() => process.exit(130)));
   process.once("uncaughtException", (error) => {
     console.error(`bench failed: ${error.stack ?? error.message}`);
     void cleanUp(running).finally(() => process.exit(1));
   });
 
+  if (options.soakMinutes !== undefined) return soak(running, options.soakMinutes).finally(() => cleanUp(running));
   try {
     await startServers(running);
     const results: ScenarioResult[] = [];
@@ -37,6 +41,19 @@ async function main(): Promise<number> {
   } finally {
     await cleanUp(running);
   }
+}
+
+/** `--soak`: the scenarios do not run; a database of its own and one Gatehouse child process under load. */
+async function soak(running: Running, minutes: number): Promise<number> {
+  running.database = await createThrowawayDatabase();
+  console.log(`database ${running.database.name}, Redis prefix ${running.redisPrefix}`);
+  await migrateBenchDatabase(running.database.url);
+  const result = await runSoak({ minutes, databaseUrl: running.database.url, redisUrl: running.redisUrl, redisPrefix: running.redisPrefix });
+  const machine = machineDescription();
+  console.log(`\n${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(formatTable([result]));
+  console.log(`\nwritten to ${writeLatestSoak(result)}`);
+  return result.invalid ? 1 : 0;
 }
 
 async function startServers(running: Running): Promise<void> {
@@ -73,9 +90,20 @@ function benchContext({ gatehouse, baseline, redisPrefix }: Running): BenchConte
   };
 }
 
+/**
+ * One clean-up however many paths ask for it (Ctrl-C, a failure it causes, the normal end): each waits for
+ * the same one, so none exits the process while another is still dropping the database.
+ */
+function cleanUp(running: Running): Promise<void> {
+  running.cleaning ??= cleanUpOnce(running);
+  return running.cleaning;
+}
+
 /** Servers first (their pools hold connections to the database), then the database and the Redis keys. */
-async function cleanUp(running: Running): Promise<void> {
+async function cleanUpOnce(running: Running): Promise<void> {
   const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+    // Processes the scenarios started (memory, two instances, soak), in case one was interrupted.
+    ["stopping child processes", stopChildServers],
     ["stopping Gatehouse", running.gatehouse?.stop],
     ["stopping the baseline server", running.baseline?.close],
     ["dropping the database", running.database?.drop],
