@@ -35,9 +35,9 @@ function requestContextOf(ctx: OidcContext): RequestContext | undefined {
 }
 
 /**
- * How the provider knows users and sessions: accounts from PostgreSQL at authorization and the sign-in
- * snapshot on the session at the token endpoint, and every provider session bound to the Gatehouse session
- * it was made from (one session, not two).
+ * How the provider knows users and sessions: accounts from PostgreSQL (for a code's redemption, the sign-in
+ * snapshot on the session), and every provider session bound to the Gatehouse session it was made from
+ * (one session, not two).
  */
 export function createProviderSessions(deps: ProviderSessionDeps) {
   const { db, accounts, links } = deps;
@@ -61,9 +61,10 @@ export function createProviderSessions(deps: ProviderSessionDeps) {
     if (!UUID_PATTERN.test(sub)) return undefined;
     const session = token ? await liveSessionOf(token, sub) : undefined;
     if (session === null) return undefined;
-    // With a token the claims are those of sign-in, kept on the session: no query on the token endpoint.
-    // A live session stands for an active account: deactivation ends every session of the user.
-    const snapshot = session && claimsOf(session);
+    // Redeeming a code: the account was read from PostgreSQL and found active by the authorization that
+    // issued it, at most a code's lifetime (60 s) ago, so the claims of sign-in kept on the session do and
+    // the token endpoint runs no query. Refresh tokens and userinfo, which live on, read the account again.
+    const snapshot = session && token?.kind === "AuthorizationCode" ? claimsOf(session) : undefined;
     if (snapshot) return { accountId: sub, claims: () => snapshot };
     const account = await accountOf(ctx, sub);
     if (!account || account.status !== "active") return undefined;
