@@ -74,7 +74,10 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       "gatehouse: GET /authz validates the session in Redis (SHA-256 of the cookie token, one GET; a touch write at most once a minute)",
       "  and answers 200 with X-Auth-User-Id, X-Auth-Email, X-Auth-Tenant; the baseline answers 200 after one ioredis GET",
       "half rate: latency from each request's due time (the goal's figure; includes any delay of the generator, which shares",
-      "  the 2 cores with both servers and Redis), and from the moment it was written to the socket (the server alone)",
+      "  the cores with both servers and Redis), and from the moment it was written to the socket (the server alone)",
+      paced.gatehouse.prioritised && paced.baseline.prioritised
+        ? "  the generator's thread ran at nice -10, as a client on its own host would not wait for the servers' CPU"
+        : "  the generator's thread could not raise its priority (needs CAP_SYS_NICE): its own waits for a core count in the due-time p99",
     ],
     details: { settings: pair, gatehouse, baseline, halfRate: { ratePerSecond: halfRate, measurement: paced } },
   };
