@@ -20,6 +20,7 @@ const SCOPE_TEXT: Record<string, string> = {
   openid: "Know who you are (your Gatehouse user id, organisation and region)",
   email: "See your email address",
   profile: "See your name",
+  groups: "See the groups your organisation's sign-in service puts you in",
 };
 
 const refuse = (description: string): LoginStep => ({ kind: "refuse", result: { error: "access_denied", error_description: description } });

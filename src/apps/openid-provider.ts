@@ -19,7 +19,7 @@ import { createProviderSessions, gatehouseSessionOf } from "./provider-sessions"
 import type { SessionLinkStore } from "./session-link.store";
 
 const DAY_SECONDS = 24 * 60 * 60;
-export const SCOPES = ["openid", "email", "profile"];
+export const SCOPES = ["openid", "email", "profile", "groups"];
 export const INTERACTION_PATH = "/oidc/interaction";
 
 /** Told when a user confirmed RP-initiated logout of the provider session bound to `gatehouseSessionId`. */
@@ -76,7 +76,8 @@ export function createOpenIdProvider(deps: OpenIdProviderDeps) {
       scopes: SCOPES,
       // acr, amr and auth_time in every ID token; with conformIdTokenClaims off the ID token also carries
       // the claims of the scopes requested (email, name), so an app need not call userinfo.
-      claims: { openid: ["sub", "tenant", "region", "acr", "amr", "auth_time"], email: ["email"], profile: ["name"] },
+      // `groups`: the IdP's groups of an SSO sign-in (none for a local one).
+      claims: { openid: ["sub", "tenant", "region", "acr", "amr", "auth_time"], email: ["email"], profile: ["name"], groups: ["groups"] },
       conformIdTokenClaims: false,
       acrValues: ["aal1", "aal2"],
       // `tenant`: the app names the organisation to sign in with (its slug), as /login?tenant= does.

@@ -19,7 +19,7 @@ export type ProviderSessionDeps = {
 };
 
 /** The ID token claims recorded on a session at sign-in; undefined for sessions made before all were kept. */
-function claimsOf(session: Session): Record<string, string> | undefined {
+function claimsOf(session: Session): Record<string, unknown> | undefined {
   const { email, name, tenantSlug, region } = session;
   if (email === undefined || name === undefined || tenantSlug === undefined || region === undefined) return undefined;
   return { sub: session.userId, email, name, tenant: tenantSlug, region };
@@ -64,11 +64,13 @@ export function createProviderSessions(deps: ProviderSessionDeps) {
     // Redeeming a code: the account was read from PostgreSQL and found active by the authorization that
     // issued it, at most a code's lifetime (60 s) ago, so the claims of sign-in kept on the session do and
     // the token endpoint runs no query. Refresh tokens and userinfo, which live on, read the account again.
+    // Groups exist only as the IdP named them at sign-in: always the session's.
+    const groups = session?.sso?.groups ? { groups: session.sso.groups } : {};
     const snapshot = session && token?.kind === "AuthorizationCode" ? claimsOf(session) : undefined;
-    if (snapshot) return { accountId: sub, claims: () => snapshot };
+    if (snapshot) return { accountId: sub, claims: () => ({ ...snapshot, ...groups }) };
     const account = await accountOf(ctx, sub);
     if (!account || account.status !== "active") return undefined;
-    const claims = { sub: account.id, email: account.email, name: account.name, tenant: account.tenant.slug, region: account.tenant.region };
+    const claims = { sub: account.id, email: account.email, name: account.name, tenant: account.tenant.slug, region: account.tenant.region, ...groups };
     return { accountId: account.id, claims: () => claims };
   }
 

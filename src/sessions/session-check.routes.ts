@@ -109,6 +109,7 @@ function viewOf(session: Session, identity: Identity) {
     method: session.method,
     assurance: session.assurance,
     amr: session.amr,
+    groups: session.sso?.groups ?? [],
     authTime: iso(session.authTime),
     createdAt: iso(session.createdAt),
     idleExpiresAt: iso(Math.min(session.lastSeenAt + session.idleTimeoutMs, session.absoluteExpiresAt)),

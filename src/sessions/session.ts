@@ -17,6 +17,8 @@ export type SessionSso = {
   sessionIndex?: string;
   /** OIDC: the IdP's ID token, the hint for its end_session endpoint. */
   idTokenHint?: string;
+  /** The groups the IdP named at sign-in (the connection's `groups` mapping), for apps and proxies. */
+  groups?: string[];
 };
 
 /** A session that may only reach the password-change page until the password is rotated. */

@@ -16,7 +16,22 @@ export type ExternalClaims = {
   firstName?: string;
   lastName?: string;
   name?: string;
+  /** Group names the IdP asserted (mapped attribute or claim); cleaned by groupsOf. */
+  groups?: string[];
 };
+
+const MAX_GROUPS = 100;
+const MAX_GROUP_LENGTH = 256;
+
+/**
+ * Group names as asserted: strings only, trimmed, each at most 256 characters (a longer one is dropped,
+ * not cut: a cut name could be another group's), without repeats, at most 100. Undefined when none.
+ */
+export function groupsOf(values: unknown): string[] | undefined {
+  const list = Array.isArray(values) ? values : [values];
+  const groups = [...new Set(list.filter((v): v is string => typeof v === "string").map((v) => v.trim()).filter((v) => v.length > 0 && v.length <= MAX_GROUP_LENGTH))];
+  return groups.length > 0 ? groups.slice(0, MAX_GROUPS) : undefined;
+}
 
 export type LinkOutcome = { userId: string; email: string; name: string; identityId: string; how: "linked" | "first_link" | "provisioned" };
 

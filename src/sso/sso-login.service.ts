@@ -100,7 +100,8 @@ export function createSsoLoginService(deps: Deps) {
       if (!isIpAllowed(tenant.ipAllowlist, client.ip)) throw new NoSsoAccount("ip_not_allowed");
       const at = clock.now();
       const method = connection.type === "oidc" ? ("oidc" as const) : ("saml" as const);
-      const sso: SessionSso = { ...auth.sso, connectionId: connection.id };
+      const groups = auth.claims.groups;
+      const sso: SessionSso = { ...auth.sso, connectionId: connection.id, ...(groups ? { groups } : {}) };
       const context: AuditContext = { actor: { type: "anonymous" }, ip: client.ip, requestId: client.requestId };
       const succeeded = (linked: LinkOutcome): AuditEventInput => ({
         type: "sso.login.succeeded", tenantId: tenant.id, target: { type: "user", id: linked.userId },

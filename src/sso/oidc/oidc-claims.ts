@@ -1,13 +1,13 @@
 import type { IDToken, UserInfoResponse } from "openid-client";
 import type { SsoConnectionRow } from "../connection.store";
-import type { ExternalClaims } from "../link-identity";
+import { groupsOf, type ExternalClaims } from "../link-identity";
 import { SsoRefused } from "../sso-errors";
 import type { SsoAuthentication } from "../sso-login.service";
 
 /** Which claims carry the user's attributes; the connection's claimMapping overrides these per field. */
-export type ClaimMapping = { email: string; firstName: string; lastName: string };
+export type ClaimMapping = { email: string; firstName: string; lastName: string; groups: string };
 
-const DEFAULT_MAPPING: ClaimMapping = { email: "email", firstName: "given_name", lastName: "family_name" };
+const DEFAULT_MAPPING: ClaimMapping = { email: "email", firstName: "given_name", lastName: "family_name", groups: "groups" };
 const MAX_SUBJECT_LENGTH = 255; // OpenID Connect Core §2: sub is at most 255 ASCII characters
 const MAX_TEXT_LENGTH = 320;
 
@@ -20,7 +20,7 @@ export function claimMappingOf(connection: Pick<SsoConnectionRow, "attributeMapp
     const value = (stored as Record<string, unknown>)[key];
     return typeof value === "string" && value ? value : DEFAULT_MAPPING[key];
   };
-  return { email: pick("email"), firstName: pick("firstName"), lastName: pick("lastName") };
+  return { email: pick("email"), firstName: pick("firstName"), lastName: pick("lastName"), groups: pick("groups") };
 }
 
 /** Many IdPs put the profile claims only in the userinfo response in the code flow (OpenID Connect Core §5.4). */
@@ -45,6 +45,7 @@ export function externalClaimsOf(idClaims: IDToken, userInfo: UserInfoResponse |
     firstName: text(profile[mapping.firstName]),
     lastName: text(profile[mapping.lastName]),
     name: text(profile.name),
+    groups: groupsOf(profile[mapping.groups]),
   };
 }
 

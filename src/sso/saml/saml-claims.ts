@@ -1,3 +1,4 @@
+import { groupsOf } from "../link-identity";
 import type { SsoAuthentication } from "../sso-login.service";
 import type { CheckedAssertion } from "./assertion-checks";
 
@@ -10,6 +11,7 @@ const DEFAULT_NAMES = {
   lastName: ["lastName", "sn", "surname", "family_name", "urn:oid:2.5.4.4", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"],
   name: ["displayName", "name", "urn:oid:2.16.840.1.113730.3.1.241", "http://schemas.microsoft.com/identity/claims/displayname"],
 } as const;
+const DEFAULT_GROUP_NAMES = ["groups", "memberOf", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups", "http://schemas.xmlsoap.org/claims/Group"];
 
 type Field = keyof typeof DEFAULT_NAMES;
 type Mapping = Partial<Record<Field | "groups", string>>;
@@ -39,6 +41,8 @@ export function samlAuthentication(assertion: CheckedAssertion, attributeMapping
     return undefined;
   };
   const email = assertion.nameIdFormat === EMAIL_FORMAT ? assertion.nameId : first("email");
+  // Every value of the first group attribute present: an IdP sends one value per group.
+  const groupAttribute = (mapping.groups ? [mapping.groups] : DEFAULT_GROUP_NAMES).find((name) => assertion.attributes.has(name));
   return {
     claims: {
       subject: `${assertion.nameIdFormat}|${assertion.nameId}`,
@@ -47,6 +51,7 @@ export function samlAuthentication(assertion: CheckedAssertion, attributeMapping
       firstName: first("firstName"),
       lastName: first("lastName"),
       name: first("name"),
+      groups: groupAttribute ? groupsOf(assertion.attributes.get(groupAttribute)) : undefined,
     },
     amr: AMR.find(([pattern]) => pattern.test(assertion.authnContext ?? ""))?.[1] ?? [],
     sso: { authnContext: assertion.authnContext, nameId: assertion.nameId, nameIdFormat: assertion.nameIdFormat, sessionIndex: assertion.sessionIndex },
