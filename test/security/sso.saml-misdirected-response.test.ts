@@ -1,18 +1,15 @@
 // A validly signed response that was meant for someone else: another SP (Audience), another endpoint
 // (Recipient, Destination), another IdP (Issuer), or another tenant of this service. An attacker who runs
 // any SP trusted by the same IdP collects such responses and replays them here.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { TestSamlIdp, type ResponseFields } from "../support/saml-idp";
-import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, setUpSamlTenant, startSamlLogin, type SamlTenant } from "../support/saml-login";
+import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, setUpSamlTenant, startSamlLogin, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 async function refusedFor(target: SamlTenant, form: { SAMLResponse: string; RelayState?: string }, reason: string): Promise<void> {
   const before = await footprint(t, target);

@@ -1,16 +1,13 @@
 // Denial of service through the ACS: a huge POST body would cost memory and XML parsing before any
 // signature is checked. Bodies over 1 MB are refused with 413 before they are parsed.
-import { startTestApp, type TestApp } from "../support/harness";
-import { expectRefused, footprint, postToAcs, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import type { TestApp } from "../support/harness";
+import { expectRefused, footprint, postToAcs, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 describe("oversized body", () => {
   it("answers 413 to an ACS body over 1 MB", async () => {

@@ -1,19 +1,15 @@
 // An attacker edits a SAML response and removes or breaks its signatures, hoping the service accepts
 // whatever is left unsigned. The assertion must carry a valid signature; a Response signature, when there
 // is one, must verify too.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { tamper } from "../support/saml-idp";
-import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  // JIT on: an accepted forgery would show up as a new user.
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 const SIGNATURE = /<ds:Signature[\s\S]*?<\/ds:Signature>/g;
 

@@ -1,17 +1,14 @@
 // XML signature wrapping (XSW): the attacker keeps a genuinely signed assertion somewhere in the document,
 // so the signature still verifies, and puts a forged assertion where the service reads the user from.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { decodeResponse, tamper } from "../support/saml-idp";
-import { expectRefused, footprint, idpAnswer, postToAcs, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import { expectRefused, footprint, idpAnswer, postToAcs, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 const ASSERTION = /<saml:Assertion[\s\S]*<\/saml:Assertion>/;
 const SIGNATURE = /<ds:Signature[\s\S]*?<\/ds:Signature>/;

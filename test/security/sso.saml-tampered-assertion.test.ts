@@ -1,18 +1,15 @@
 // An attacker who can make or capture a SAML response changes who it speaks for: edits the NameID or the
 // email after signing, or signs a forged response with a key of their own and ships its certificate in
 // KeyInfo, hoping the service trusts the key the message brings.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { decodeResponse, makeIdpKeys, NAMEID_PERSISTENT, tamper, TestSamlIdp } from "../support/saml-idp";
-import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 async function refusedFor(form: { SAMLResponse: string; RelayState?: string }, reason: string): Promise<void> {
   const before = await footprint(t, tenant);

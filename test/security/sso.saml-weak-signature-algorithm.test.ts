@@ -1,18 +1,14 @@
 // An attacker who can forge SHA-1 (chosen-prefix collisions are practical) makes a SAML response whose RSA-SHA1 signature, or SHA-1 digest, still verifies under the IdP's key, and signs in as anyone.
 import * as samlify from "samlify";
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { decodeResponse, RSA_SHA1, RSA_SHA256, signAssertionWithXmlsec } from "../support/saml-idp";
-import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, sessionCookieOf, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, sessionCookieOf, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  // JIT on: an accepted response would show up as a new user.
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 async function refused(form: { SAMLResponse: string; RelayState?: string }): Promise<void> {
   const before = await footprint(t, tenant);

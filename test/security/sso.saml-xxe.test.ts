@@ -1,18 +1,15 @@
 // XML attacks on the parser rather than the protocol: a DOCTYPE declaring external entities (XXE: read
 // local files, reach internal hosts) or nested entities (billion laughs: exhaust memory). Any DOCTYPE is
 // refused before the XML reaches a parser.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { tamper } from "../support/saml-idp";
-import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 let tenant: SamlTenant;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  tenant = await setUpSamlTenant(t, { provisioning: "jit" });
+withJitSamlTenant((app, created) => {
+  [t, tenant] = [app, created];
 });
-afterAll(() => t.close());
 
 async function withDoctype(doctype: string, edit: (xml: string) => string = (xml) => xml): Promise<{ SAMLResponse: string; RelayState?: string }> {
   const form = await idpAnswer(t, tenant, { user: { nameId: "xxe@corp.example" } });

@@ -1,5 +1,5 @@
 import supertest from "supertest";
-import { uniqueSlug, type TestApp } from "./harness";
+import { startTestApp, uniqueSlug, type TestApp } from "./harness";
 import { setCookiesOf } from "./login-helpers";
 import { TestSamlIdp, type PostedResponse, type RespondOptions } from "./saml-idp";
 
@@ -97,4 +97,18 @@ export async function expectRefused(t: TestApp, tenant: Pick<SamlTenant, "tenant
 export async function failureReasons(t: TestApp, tenantId: string): Promise<string[]> {
   const rows = await t.container.infra.db.auditEvent.findMany({ where: { tenantId, type: "sso.login.failed" }, orderBy: { id: "asc" } });
   return rows.map((row) => String((row.data as { reason?: string }).reason));
+}
+
+/**
+ * For the refusal tests: registers hooks that start a test app with one SAML tenant provisioning just in
+ * time (an accepted response would show up as a new user), hand both to `use`, and close the app after.
+ */
+export function withJitSamlTenant(use: (t: TestApp, tenant: SamlTenant) => void): void {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    const started = await startTestApp();
+    app = started;
+    use(started, await setUpSamlTenant(started, { provisioning: "jit" }));
+  });
+  afterAll(() => app?.close());
 }
