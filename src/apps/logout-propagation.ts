@@ -5,7 +5,16 @@ import { KvOidcAdapter } from "./kv-adapter";
 import type { OidcProvider } from "./oidc-provider-api";
 import type { SessionLinkStore } from "./session-link.store";
 
-type Deps = { kv: KvStore; logger: Logger; links: SessionLinkStore; provider: () => Promise<OidcProvider> };
+type Deps = {
+  kv: KvStore;
+  logger: Logger;
+  links: SessionLinkStore;
+  provider: () => Promise<OidcProvider>;
+  /** Waits before each retry of a back-channel logout an app did not accept (default 1 s, then 5 s, then 30 s). */
+  retryDelaysMs?: readonly number[];
+};
+
+const RETRY_DELAYS_MS = [1_000, 5_000, 30_000];
 
 type LogoutNotice = { clientId: string; sub: string; sid: string };
 
@@ -40,19 +49,33 @@ export function createLogoutPropagation(deps: Deps) {
     if (typeof stored.jti === "string") await sessionStore.destroy(stored.jti);
   }
 
+  const retryDelaysMs = deps.retryDelaysMs ?? RETRY_DELAYS_MS;
+
+  /**
+   * One app's logout token, tried again after each delay while the app is down or answers an error: an app
+   * that misses it keeps a signed-in user. Each attempt is a new token (its own jti). In memory only: a
+   * restart of this instance drops the retries still waiting.
+   */
+  async function deliverOne(provider: OidcProvider, { clientId, sub, sid }: LogoutNotice): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        // Found again each time: an app deleted or changed meanwhile is not sent the old URI's token.
+        const client = await provider.Client.find(clientId);
+        if (client?.backchannelLogoutUri) await client.backchannelLogout(sub, sid);
+        return;
+      } catch (error) {
+        const delay = retryDelaysMs[attempt];
+        // The app's answer may echo anything; log only what failed, never the token.
+        logger.warn({ clientId, attempt: attempt + 1, willRetry: delay !== undefined, err: error instanceof Error ? error.message : String(error) }, "back-channel logout not delivered");
+        if (delay === undefined) return;
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
+  }
+
   async function deliver(notices: LogoutNotice[]): Promise<void> {
     const provider = await deps.provider();
-    await Promise.all(
-      notices.map(async ({ clientId, sub, sid }) => {
-        try {
-          const client = await provider.Client.find(clientId);
-          if (client?.backchannelLogoutUri) await client.backchannelLogout(sub, sid);
-        } catch (error) {
-          // The app's answer may echo anything; log only what failed, never the token.
-          logger.warn({ clientId, err: error instanceof Error ? error.message : String(error) }, "back-channel logout not delivered");
-        }
-      }),
-    );
+    await Promise.all(notices.map((notice) => deliverOne(provider, notice)));
   }
 
   return {

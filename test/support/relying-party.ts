@@ -43,13 +43,26 @@ export type TestRp = {
   register(t: TestApp, body?: Record<string, unknown>): Promise<RegisteredApp>;
   /** Resolves with the next logout token, or rejects after `ms`. */
   nextLogoutToken(ms?: number): Promise<string>;
+  /** The app is down for its next `count` back-channel logouts: answered 503, not recorded. */
+  refuseLogouts(count: number): void;
+  /** How many back-channel logouts were refused so far. */
+  refusedLogouts(): number;
   close(): Promise<void>;
 };
 
 export async function startTestRp(): Promise<TestRp> {
   const logoutTokens: string[] = [];
   const waiters: ((token: string) => void)[] = [];
+  let toRefuse = 0;
+  let refused = 0;
   const server: Server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/backchannel-logout" && toRefuse > 0) {
+      toRefuse -= 1;
+      refused += 1;
+      req.resume();
+      req.on("end", () => res.writeHead(503).end());
+      return;
+    }
     if (req.method === "POST" && req.url === "/backchannel-logout") {
       let body = "";
       req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
@@ -91,6 +104,10 @@ export async function startTestRp(): Promise<TestRp> {
         });
       });
     },
+    refuseLogouts(count) {
+      toRefuse = count;
+    },
+    refusedLogouts: () => refused,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));

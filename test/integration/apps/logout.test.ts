@@ -55,6 +55,18 @@ describe("logout at Gatehouse", () => {
 
     expect(await refreshError(tokens.refresh_token!)).toBe("invalid_grant");
   });
+
+  it("tries again when the app is down: the logout token arrives after the app answered 503 twice", async () => {
+    const { user, browser } = await signedIn();
+    rp.refuseLogouts(2);
+    const before = rp.refusedLogouts();
+    expect((await browser.post("/logout", {})).status).toBe(303);
+
+    // Retries after 1 s and then 5 s (the defaults): the third attempt is accepted.
+    const logoutToken = await rp.nextLogoutToken(15_000);
+    expect(rp.refusedLogouts() - before).toBe(2);
+    expect((await verifyWithJwks(t.publicUrl, logoutToken, app.clientId, "logout+jwt")).sub).toBe(user.userId);
+  }, 20_000);
 });
 
 describe("admin revocation of the user's sessions", () => {
