@@ -2,7 +2,7 @@
 // find there: the stored hash, a listed app, or a guessed secret.
 import * as oidc from "openid-client";
 import { CookieBrowser } from "../support/login-helpers";
-import { loginThroughApp, redeem, startProductAppFixture, userWithTotp, type ProductAppFixture } from "../support/product-app-login";
+import { type ProductAppFixture, redeem, withSignedInApp } from "../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../support/relying-party";
 
 let f: ProductAppFixture;
@@ -10,13 +10,9 @@ let app: RegisteredApp;
 let config: oidc.Configuration;
 let browser: CookieBrowser;
 
-beforeAll(async () => {
-  f = await startProductAppFixture();
-  ({ app, config } = await f.app());
-  const user = await userWithTotp(f.t, f.clock);
-  ({ browser } = await loginThroughApp(f.t, config, app, user, f.clock));
+withSignedInApp((signedIn) => {
+  ({ f, app, config, browser } = signedIn);
 });
-afterAll(() => f.close());
 
 /** A fresh code for the signed-in browser, redeemed with `auth` in place of the app's own client authentication. */
 async function redeemAs(auth: oidc.ClientAuth) {

@@ -2,7 +2,7 @@
 // redeems it without the PKCE verifier, or an app leaves PKCE out so that the stolen code alone would do.
 import * as oidc from "openid-client";
 import { CookieBrowser } from "../support/login-helpers";
-import { errorOf, loginThroughApp, startProductAppFixture, userWithTotp, type ProductAppFixture } from "../support/product-app-login";
+import { errorOf, type ProductAppFixture, withSignedInApp } from "../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../support/relying-party";
 
 let f: ProductAppFixture;
@@ -10,14 +10,10 @@ let app: RegisteredApp;
 let config: oidc.Configuration;
 let browser: CookieBrowser;
 
-beforeAll(async () => {
-  f = await startProductAppFixture();
-  ({ app, config } = await f.app());
-  const user = await userWithTotp(f.t, f.clock);
   // A signed-in browser: without PKCE the provider would otherwise issue a code at once.
-  ({ browser } = await loginThroughApp(f.t, config, app, user, f.clock));
+withSignedInApp((signedIn) => {
+  ({ f, app, config, browser } = signedIn);
 });
-afterAll(() => f.close());
 
 const withoutPkce = (extra: Record<string, string> = {}) =>
   oidc.buildAuthorizationUrl(config, { redirect_uri: app.redirectUri, scope: "openid", state: oidc.randomState(), ...extra });

@@ -2,21 +2,16 @@
 // path, an added query, a look-alike) so that Gatehouse hands the signed-in user's code to them.
 import type * as oidc from "openid-client";
 import { CookieBrowser } from "../support/login-helpers";
-import { loginThroughApp, startProductAppFixture, userWithTotp, type ProductAppFixture } from "../support/product-app-login";
+import { withSignedInApp } from "../support/product-app-login";
 import { authorizationRequest, type RegisteredApp } from "../support/relying-party";
 
-let f: ProductAppFixture;
 let app: RegisteredApp;
 let config: oidc.Configuration;
 let browser: CookieBrowser;
 
-beforeAll(async () => {
-  f = await startProductAppFixture();
-  ({ app, config } = await f.app());
-  const user = await userWithTotp(f.t, f.clock);
-  ({ browser } = await loginThroughApp(f.t, config, app, user, f.clock));
+withSignedInApp((signedIn) => {
+  ({ app, config, browser } = signedIn);
 });
-afterAll(() => f.close());
 
 const VARIANTS: [string, (registered: string) => string][] = [
   ["another host", () => "https://attacker.example/callback"],

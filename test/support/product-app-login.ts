@@ -93,3 +93,22 @@ export async function startProductAppFixture(env: Record<string, string> = {}): 
     },
   };
 }
+
+export type SignedInApp = { f: ProductAppFixture; app: RegisteredApp; config: oidc.Configuration; browser: CookieBrowser };
+
+/**
+ * For the attack tests: registers hooks that start the fixture, register one app, sign a user with TOTP in
+ * through it (so the provider would issue a code at once), hand all of it to `use`, and close it after.
+ */
+export function withSignedInApp(use: (signedIn: SignedInApp) => void): void {
+  let fixture: ProductAppFixture | undefined;
+  beforeAll(async () => {
+    const f = await startProductAppFixture();
+    fixture = f;
+    const { app, config } = await f.app();
+    const user = await userWithTotp(f.t, f.clock);
+    const { browser } = await loginThroughApp(f.t, config, app, user, f.clock);
+    use({ f, app, config, browser });
+  });
+  afterAll(() => fixture?.close());
+}
