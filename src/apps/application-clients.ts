@@ -62,6 +62,7 @@ export function createApplicationsVersion(kv: KvStore, options: { freshForMs?: n
       generation += 1;
       known = null;
       await kv.set(VERSION_KEY, randomToken(12));
+      // Again after the write: a read that began while the write was in flight may have kept the old version.
       generation += 1;
       known = null;
     },

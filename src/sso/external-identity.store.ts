@@ -16,10 +16,6 @@ function connectionStamp(db: Db | DbTx, connection: { id: string; lastLoginAt: D
   });
 }
 
-async function touchConnection(tx: DbTx, connection: { id: string; lastLoginAt: Date | null }, at: Date): Promise<void> {
-  await connectionStamp(tx, connection, at);
-}
-
 /** Accounts at a tenant's identity providers, keyed by (connection, subject): never by email alone. */
 export function createExternalIdentityStore() {
   return {
@@ -38,7 +34,7 @@ export function createExternalIdentityStore() {
         isStale(identity.lastLoginAt, at) ? db.externalIdentity.update({ where: { id: identity.id }, data: { lastLoginAt: at } }) : null,
         connectionStamp(db, connection, at),
       ].filter((write): write is DbWrite => write !== null),
-    touchConnection,
+    connectionStamp,
   };
 }
 

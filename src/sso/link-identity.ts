@@ -85,14 +85,14 @@ export async function resolveSsoUser(
     // Another subject already holds this user: a reassigned or spoofed email must not take the account over.
     if (await deps.identities.findForUser(tx, connection.id, existing.id)) throw new NoSsoAccount("user_linked_elsewhere");
     const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: existing.id, subject: claims.subject, at });
-    await deps.identities.touchConnection(tx, connection, at);
+    await deps.identities.connectionStamp(tx, connection, at);
     return { userId: existing.id, email: existing.email, name: existing.name, identityId: identity.id, how: "first_link" };
   }
 
   if (connection.provisioning !== "jit") throw new NoSsoAccount("no_matching_user");
   const created = await deps.userStore.create(tx, tenant.id, { email, name: displayName(claims, email), kind: "member", role: "user", ssoBypass: false });
   const identity = await deps.identities.link(tx, { connectionId: connection.id, tenantId: tenant.id, userId: created.id, subject: claims.subject, at });
-  await deps.identities.touchConnection(tx, connection, at);
+  await deps.identities.connectionStamp(tx, connection, at);
   return { userId: created.id, email: created.email, name: created.name, identityId: identity.id, how: "provisioned" };
 }
 
