@@ -34,8 +34,10 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
     container,
   });
 
-  // Background work every instance shares through PostgreSQL: mail delivery and rotation campaigns.
+  // Background work every instance shares through PostgreSQL: mail delivery, rotation campaigns and
+  // back-channel logouts due again.
   container.outboxSender.start();
+  container.backchannelLogouts.start();
   container.rotationWorker.start();
   container.certificateAlerts.start();
 
@@ -58,7 +60,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
     await closed;
     clearTimeout(deadline);
     await container.passwordReset.whenIdle();
-    await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop(), container.certificateAlerts.stop()]);
+    await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop(), container.certificateAlerts.stop(), container.backchannelLogouts.stop()]);
     await container.close();
     await infra.close();
     logger.info("gatehouse stopped");

@@ -11,6 +11,8 @@ import { createAccountStore } from "./account.store";
 import { createApplicationsVersion } from "./application-clients";
 import { createApplicationService } from "./application.service";
 import { createApplicationStore } from "./application.store";
+import { createBackchannelSender } from "./backchannel-logout.sender";
+import { createBackchannelLogoutStore } from "./backchannel-logout.store";
 import { createInteractionService } from "./interaction.service";
 import { createLogoutPropagation } from "./logout-propagation";
 import { createOpenIdProvider } from "./openid-provider";
@@ -30,6 +32,7 @@ export type ProductAppsDeps = {
   sessions: SessionService;
   auditStore: AuditStore;
   keySchedule?: KeySchedule;
+  backchannelRetryDelaysMs?: readonly number[];
 };
 
 /** The product-apps capability wired from its stores: registry, OpenID provider, keys, logout propagation. */
@@ -44,7 +47,8 @@ export function createProductApps(deps: ProductAppsDeps) {
     db, kv, clock, logger, publicUrl: deps.publicUrl, secureCookies: deps.secureCookies, secretKeys: deps.secretKeys, applications: applicationStore, versions, accounts, keys, links,
     findSession: (id) => deps.sessions.findSession(id),
   });
-  const logoutPropagation = createLogoutPropagation({ kv, logger, links, provider: () => openIdProvider.provider() });
+  const backchannelLogouts = createBackchannelSender({ db, clock, logger, store: createBackchannelLogoutStore(), provider: () => openIdProvider.provider(), retryDelaysMs: deps.backchannelRetryDelaysMs });
+  const logoutPropagation = createLogoutPropagation({ kv, logger, links, backchannel: backchannelLogouts });
   deps.sessions.onSessionEnded(logoutPropagation.onSessionEnded);
 
   return {
@@ -52,6 +56,8 @@ export function createProductApps(deps: ProductAppsDeps) {
     openIdProvider,
     oidcInteractions: createInteractionService({ db, clock, accounts, applications: applicationStore }),
     oidcLogout: logoutPropagation,
+    /** Polls for back-channel logouts due again; started and stopped with the other background workers. */
+    backchannelLogouts,
     oidcSigningKeys: {
       async rotate(context: AuditContext) {
         const key = await keys.rotate(context);

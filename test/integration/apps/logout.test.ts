@@ -61,12 +61,20 @@ describe("logout at Gatehouse", () => {
     rp.refuseLogouts(2);
     const before = rp.refusedLogouts();
     expect((await browser.post("/logout", {})).status).toBe(303);
+    await t.container.oidcLogout.settled();
+    expect(rp.refusedLogouts() - before).toBe(1);
 
-    // Retries after 1 s and then 5 s (the defaults): the third attempt is accepted.
-    const logoutToken = await rp.nextLogoutToken(15_000);
+    // Due again 1 s later, then 5 s after that (the defaults); the third attempt is accepted.
+    clock.advance(1_000);
+    await t.container.backchannelLogouts.drainOnce();
     expect(rp.refusedLogouts() - before).toBe(2);
+    clock.advance(5_000);
+    await t.container.backchannelLogouts.drainOnce();
+    const logoutToken = await rp.nextLogoutToken();
     expect((await verifyWithJwks(t.publicUrl, logoutToken, app.clientId, "logout+jwt")).sub).toBe(user.userId);
-  }, 20_000);
+    // Nothing more is owed to the app.
+    expect(await t.container.infra.db.backchannelLogout.count({ where: { clientId: app.clientId, status: { not: "failed" } } })).toBe(0);
+  });
 });
 
 describe("admin revocation of the user's sessions", () => {

@@ -1,0 +1,106 @@
+// Back-channel logouts are owed durably: an app that is down when a session ends hears of it later, from
+// whichever instance polls, also after the instance that ended the session restarted, and exactly once.
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import type * as oidc from "openid-client";
+import { ManualClock } from "../../../src/platform/clock";
+import { loginThroughApp, redeem, userWithTotp } from "../../support/product-app-login";
+import { rpConfiguration, startListeningApp, startTestRp, type RegisteredApp, type TestRp } from "../../support/relying-party";
+
+type Instance = Awaited<ReturnType<typeof startListeningApp>>;
+
+const clock = new ManualClock();
+let first: Instance;
+let rp: TestRp;
+let app: RegisteredApp;
+let config: oidc.Configuration;
+
+beforeAll(async () => {
+  first = await startListeningApp({}, clock);
+  rp = await startTestRp();
+  app = await rp.register(first);
+  config = await rpConfiguration(first.publicUrl, app);
+});
+afterAll(async () => {
+  await rp.close();
+  await first.close();
+});
+
+/** A user signed in to the app through `first`, then signed out there while the app refuses `refusals` logouts. */
+async function loggedOutWhileAppDown(refusals: number) {
+  const user = await userWithTotp(first, clock);
+  const { browser, request, callback } = await loginThroughApp(first, config, app, user, clock);
+  const tokens = await redeem(config, request, callback);
+  rp.refuseLogouts(refusals);
+  expect((await browser.post("/logout", {})).status).toBe(303);
+  await first.container.oidcLogout.settled();
+  return { userId: user.userId, sid: tokens.claims()!.sid as string };
+}
+
+/** What is still owed to the app for this provider session, as rows. */
+const owed = (instance: Instance, sid: string) => instance.container.infra.db.backchannelLogout.findMany({ where: { clientId: app.clientId, sid } });
+
+/** Another instance of the same deployment: same database, same public URL, its own process state. */
+const secondInstance = () => startListeningApp({ PUBLIC_URL: first.publicUrl }, clock);
+
+describe("back-channel logout owed to an app that is down", () => {
+  it("is delivered by another instance after the one that ended the session is gone", async () => {
+    const { userId, sid } = await loggedOutWhileAppDown(1);
+    const before = rp.logoutTokens.length;
+    const second = await secondInstance();
+    try {
+      // The instance that ended the session tried once and recorded the debt; it is never asked again.
+      const rows = await owed(second, sid);
+      expect(rows).toMatchObject([{ status: "pending", attempts: 1 }]);
+      expect(rows[0]!.lastError).toMatch(/503/);
+
+      clock.advance(1_000);
+      await second.container.backchannelLogouts.drainOnce();
+      const token = await rp.nextLogoutToken();
+      expect(rp.logoutTokens.length).toBe(before + 1);
+      // Signed with the deployment's key, as the key set that the second instance publishes shows.
+      const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${second.publicUrl}/oidc/jwks`)), { issuer: `${first.publicUrl}/oidc`, audience: app.clientId, typ: "logout+jwt" });
+      expect(payload).toMatchObject({ sub: userId, sid });
+      expect(await owed(second, sid)).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("goes to the app once when two instances poll for it at the same moment", async () => {
+    const { sid } = await loggedOutWhileAppDown(1);
+    const second = await secondInstance();
+    try {
+      const before = rp.logoutTokens.length;
+      clock.advance(1_000);
+      await Promise.all([first.container.backchannelLogouts.drainOnce(), second.container.backchannelLogouts.drainOnce()]);
+      await rp.nextLogoutToken();
+      expect(rp.logoutTokens.length).toBe(before + 1);
+      expect(await owed(second, sid)).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("is given up after the last retry, and the failed row stays for an operator", async () => {
+    const { sid } = await loggedOutWhileAppDown(1_000);
+    const second = await secondInstance();
+    try {
+      // The default delays after each failure: 1 s, 5 s, 30 s, 2 min, 10 min, 30 min.
+      for (const delay of [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000]) {
+        clock.advance(delay);
+        await second.container.backchannelLogouts.drainOnce();
+      }
+      const [row] = await owed(second, sid);
+      expect(row).toMatchObject({ status: "failed", attempts: 7 });
+
+      rp.refuseLogouts(0);
+      const refused = rp.refusedLogouts();
+      clock.advance(24 * 60 * 60_000);
+      await second.container.backchannelLogouts.drainOnce();
+      expect(rp.refusedLogouts()).toBe(refused);
+      expect(await owed(second, sid)).toMatchObject([{ status: "failed", attempts: 7 }]);
+    } finally {
+      await second.close();
+    }
+  });
+});
