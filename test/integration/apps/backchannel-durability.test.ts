@@ -66,6 +66,19 @@ describe("back-channel logout owed to an app that is down", () => {
     }
   });
 
+  it("is picked up by a running instance's poller without being asked", async () => {
+    await loggedOutWhileAppDown(1);
+    const second = await secondInstance();
+    try {
+      second.container.backchannelLogouts.start();
+      clock.advance(1_000);
+      expect(await rp.nextLogoutToken(5_000)).toEqual(expect.any(String));
+    } finally {
+      await second.container.backchannelLogouts.stop();
+      await second.close();
+    }
+  });
+
   it("goes to the app once when two instances poll for it at the same moment", async () => {
     const { sid } = await loggedOutWhileAppDown(1);
     const second = await secondInstance();
