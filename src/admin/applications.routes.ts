@@ -43,6 +43,14 @@ export function applicationsRouter(deps: { applications: ApplicationService; oid
     res.status(204).end();
   });
 
+  router.get("/applications/:id/backchannel-logouts", requireScope("applications:read"), async (req, res) => {
+    res.json(await applications.backchannelLogouts(pathParam(req.params, "id"), caller(res)));
+  });
+
+  router.post("/applications/:id/backchannel-logouts/retry", requireScope("applications:write"), async (req, res) => {
+    res.json(await applications.requeueBackchannelLogouts(pathParam(req.params, "id"), caller(res), contextOf(res)));
+  });
+
   // The provider's keys serve every tenant: only an unbound key may see or rotate them.
   const unboundOnly = (res: Response) => {
     if (callerOf(res).tenantId) throw new AppError("forbidden", "A key bound to a tenant cannot manage the OpenID provider's signing keys");

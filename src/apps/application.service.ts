@@ -1,5 +1,6 @@
 import type { AuditContext, AuditEventInput } from "../audit/audit-event";
 import type { AuditStore } from "../audit/audit.store";
+import type { Clock } from "../platform/clock";
 import { changedFields } from "../audit/diff";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import type { Db, DbTx } from "../platform/db/prisma";
@@ -8,11 +9,12 @@ import { decodeCursor, toPage, UUID_PATTERN, type Page } from "../platform/pagin
 import type { ApplicationCreateInput, ApplicationUpdateInput } from "./application.schemas";
 import type { ApplicationChanges, ApplicationRow, ApplicationStore } from "./application.store";
 import type { ApplicationsVersion } from "./application-clients";
+import type { BackchannelLogoutStore, BackchannelSummary } from "./backchannel-logout.store";
 
 /** Who is asking: a tenant-bound API key sees only apps restricted to exactly its tenant. */
 export type ApplicationCaller = { tenantId?: string };
 
-type Deps = { db: Db; versions: ApplicationsVersion; store: ApplicationStore; auditStore: AuditStore };
+type Deps = { db: Db; clock: Clock; versions: ApplicationsVersion; store: ApplicationStore; auditStore: AuditStore; backchannel: BackchannelLogoutStore };
 
 export type ApplicationView = ReturnType<typeof toView>;
 
@@ -61,7 +63,8 @@ export function createApplicationService(deps: Deps) {
     return slugs.map((slug) => ids.get(slug)!);
   }
 
-  function audit(tx: DbTx, context: AuditContext, type: "application.created" | "application.updated" | "application.deleted", row: ApplicationRow, data: Record<string, unknown>) {
+  type ApplicationEvent = "application.created" | "application.updated" | "application.deleted" | "application.backchannel_logouts_requeued";
+  function audit(tx: DbTx, context: AuditContext, type: ApplicationEvent, row: ApplicationRow, data: Record<string, unknown>) {
     // One row per tenant the app serves, so each tenant's trail shows it; an app for every tenant is global.
     const tenantIds: (string | null)[] = row.tenantIds.length > 0 ? row.tenantIds : [null];
     const events: AuditEventInput[] = tenantIds.map((tenantId) => ({ type, tenantId, target: { type: "application", id: row.id }, data }));
@@ -118,12 +121,28 @@ export function createApplicationService(deps: Deps) {
       return updated;
     },
 
+    /** The back-channel logouts still owed to the app, and those given up on after the last retry. */
+    async backchannelLogouts(id: string, caller: ApplicationCaller): Promise<BackchannelSummary> {
+      return deps.backchannel.summarize(db, (await requireVisible(id, caller)).clientId);
+    },
+
+    /** Once the app is fixed: the logouts given up on are owed again, with a fresh series of retries. */
+    async requeueBackchannelLogouts(id: string, caller: ApplicationCaller, context: AuditContext): Promise<{ requeued: number }> {
+      const row = await requireVisible(id, caller);
+      return db.$transaction(async (tx) => {
+        const requeued = await deps.backchannel.requeueFailed(tx, row.clientId, deps.clock.now());
+        if (requeued > 0) await audit(tx, context, "application.backchannel_logouts_requeued", row, { requeued });
+        return { requeued };
+      });
+    },
+
     /** Deleting an app ends its sign-ins: the provider no longer finds the client, so its tokens stop working. */
     async delete(id: string, caller: ApplicationCaller, context: AuditContext): Promise<void> {
       const row = await requireVisible(id, caller);
       await db.$transaction(async (tx) => {
         const shown = await view(row, tx);
         await store.delete(tx, row.id);
+        await deps.backchannel.forgetClient(tx, row.clientId);
         await audit(tx, context, "application.deleted", row, { before: shown });
       });
       await deps.versions.changed();

@@ -1,4 +1,4 @@
-import type { Db } from "../platform/db/prisma";
+import type { Db, DbTx } from "../platform/db/prisma";
 
 /** One app to tell that one of its sessions (sid) of one user (sub) ended. */
 export type LogoutNotice = { clientId: string; sub: string; sid: string };
@@ -7,6 +7,15 @@ export type LogoutNotice = { clientId: string; sub: string; sid: string };
 export type ClaimedLogout = LogoutNotice & { id: string; attempts: number };
 
 export type LogoutClaim = { lockMs: number; now: Date };
+
+/** What an operator sees of one app's logouts: how many are owed, and the ones given up on, newest first. */
+export type BackchannelSummary = {
+  pending: number;
+  failed: number;
+  recentFailures: { id: string; userId: string; attempts: number; lastError: string | null; createdAt: string }[];
+};
+
+const RECENT_FAILURES = 20;
 
 const LAST_ERROR_MAX = 500;
 
@@ -69,6 +78,35 @@ export function createBackchannelLogoutStore() {
         data: { status: "failed", lockedUntil: null, lastError: error.slice(0, LAST_ERROR_MAX) },
       });
       return count === 1;
+    },
+
+    /** For the admin API: counts per state and the latest rows given up on. */
+    async summarize(db: Db, clientId: string): Promise<BackchannelSummary> {
+      const [groups, failures] = await Promise.all([
+        db.backchannelLogout.groupBy({ by: ["status"], where: { clientId }, _count: { _all: true } }),
+        db.backchannelLogout.findMany({ where: { clientId, status: "failed" }, orderBy: { createdAt: "desc" }, take: RECENT_FAILURES }),
+      ]);
+      const count = (status: string) => groups.find((g) => g.status === status)?._count._all ?? 0;
+      return {
+        // A row being tried right now is still owed.
+        pending: count("pending") + count("sending"),
+        failed: count("failed"),
+        recentFailures: failures.map((row) => ({ id: row.id, userId: row.sub, attempts: row.attempts, lastError: row.lastError, createdAt: row.createdAt.toISOString() })),
+      };
+    },
+
+    /** The failed rows of one app owed again from `now`, with a fresh series of retries (the app was fixed). */
+    async requeueFailed(tx: Db | DbTx, clientId: string, now: Date): Promise<number> {
+      const { count } = await tx.backchannelLogout.updateMany({
+        where: { clientId, status: "failed" },
+        data: { status: "pending", attempts: 0, nextAttemptAt: now, lockedUntil: null },
+      });
+      return count;
+    },
+
+    /** A deleted app is owed nothing. */
+    async forgetClient(tx: Db | DbTx, clientId: string): Promise<void> {
+      await tx.backchannelLogout.deleteMany({ where: { clientId } });
     },
   };
 }

@@ -47,12 +47,13 @@ export function createProductApps(deps: ProductAppsDeps) {
     db, kv, clock, logger, publicUrl: deps.publicUrl, secureCookies: deps.secureCookies, secretKeys: deps.secretKeys, applications: applicationStore, versions, accounts, keys, links,
     findSession: (id) => deps.sessions.findSession(id),
   });
-  const backchannelLogouts = createBackchannelSender({ db, clock, logger, store: createBackchannelLogoutStore(), provider: () => openIdProvider.provider(), retryDelaysMs: deps.backchannelRetryDelaysMs });
+  const backchannelStore = createBackchannelLogoutStore();
+  const backchannelLogouts = createBackchannelSender({ db, clock, logger, store: backchannelStore, provider: () => openIdProvider.provider(), retryDelaysMs: deps.backchannelRetryDelaysMs });
   const logoutPropagation = createLogoutPropagation({ kv, logger, links, backchannel: backchannelLogouts });
   deps.sessions.onSessionEnded(logoutPropagation.onSessionEnded);
 
   return {
-    applications: createApplicationService({ db, versions, store: applicationStore, auditStore }),
+    applications: createApplicationService({ db, clock, versions, store: applicationStore, auditStore, backchannel: backchannelStore }),
     openIdProvider,
     oidcInteractions: createInteractionService({ db, clock, accounts, applications: applicationStore }),
     oidcLogout: logoutPropagation,

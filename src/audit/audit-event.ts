@@ -12,7 +12,7 @@ export const AUDIT_EVENT_TYPES = [
   "tenant.created", "tenant.updated",
   "user.created", "user.updated", "user.deactivated", "user.reactivated",
   "api_key.created", "api_key.revoked",
-  "application.created", "application.updated", "application.deleted",
+  "application.created", "application.updated", "application.deleted", "application.backchannel_logouts_requeued",
   "signing_key.rotated",
 ] as const;
 

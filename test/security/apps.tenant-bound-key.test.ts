@@ -35,11 +35,14 @@ it("sees and changes only apps restricted to exactly its tenant", async () => {
   for (const hidden of [global, shared, other]) {
     await bound.get(`/api/v1/applications/${hidden.body.id}`).expect(404);
     await bound.patch(`/api/v1/applications/${hidden.body.id}`).send({ name: "Mine now" }).expect(404);
+    await bound.get(`/api/v1/applications/${hidden.body.id}/backchannel-logouts`).expect(404);
+    await bound.post(`/api/v1/applications/${hidden.body.id}/backchannel-logouts/retry`).expect(404);
     await bound.delete(`/api/v1/applications/${hidden.body.id}`).expect(404);
   }
   expect((await bound.patch(`/api/v1/applications/${own.body.id}`).send({ tenants: null }).expect(403)).body.code).toBe("forbidden");
   await bound.patch(`/api/v1/applications/${own.body.id}`).send({ tenants: [theirs] }).expect(404);
   await bound.patch(`/api/v1/applications/${own.body.id}`).send({ name: "Renamed" }).expect(200);
+  expect((await bound.get(`/api/v1/applications/${own.body.id}/backchannel-logouts`).expect(200)).body).toEqual({ pending: 0, failed: 0, recentFailures: [] });
 });
 
 it("cannot list or rotate the OpenID provider's signing keys, which serve every tenant", async () => {

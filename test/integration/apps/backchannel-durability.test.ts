@@ -3,6 +3,7 @@
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type * as oidc from "openid-client";
 import { ManualClock } from "../../../src/platform/clock";
+import { expectMatchesSpec } from "../../support/openapi";
 import { loginThroughApp, redeem, userWithTotp } from "../../support/product-app-login";
 import { rpConfiguration, startListeningApp, startTestRp, type RegisteredApp, type TestRp } from "../../support/relying-party";
 
@@ -115,5 +116,40 @@ describe("back-channel logout owed to an app that is down", () => {
     } finally {
       await second.close();
     }
+  });
+
+  it("shows in the admin API, and is owed again once an operator says the app is fixed", async () => {
+    const { userId, sid } = await loggedOutWhileAppDown(1_000);
+    for (const delay of [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000]) {
+      clock.advance(delay);
+      await first.container.backchannelLogouts.drainOnce();
+    }
+    const path = `/api/v1/applications/${app.id}/backchannel-logouts`;
+    const summary = await first.api().get(path).expect(200);
+    expectMatchesSpec(summary, "GET", path);
+    expect(summary.body.failed).toBeGreaterThanOrEqual(1);
+    const [failure] = summary.body.recentFailures;
+    expect(failure).toMatchObject({ userId, attempts: 7, lastError: expect.stringMatching(/503/) });
+
+    rp.refuseLogouts(0);
+    const retried = await first.api().post(`${path}/retry`).expect(200);
+    expectMatchesSpec(retried, "POST", `${path}/retry`);
+    expect(retried.body.requeued).toBe(summary.body.failed);
+    expect(await first.container.infra.db.auditEvent.count({ where: { type: "application.backchannel_logouts_requeued", targetId: app.id } })).toBeGreaterThanOrEqual(1);
+
+    const before = rp.logoutTokens.length;
+    await first.container.backchannelLogouts.drainOnce();
+    expect(rp.logoutTokens.length - before).toBe(summary.body.failed);
+    expect(await owed(first, sid)).toEqual([]);
+    expect((await first.api().get(path).expect(200)).body).toEqual({ pending: 0, failed: 0, recentFailures: [] });
+  });
+});
+
+describe("deleting an app", () => {
+  it("forgets the logouts still owed to it", async () => {
+    const doomed = await rp.register(first);
+    await first.container.infra.db.backchannelLogout.create({ data: { clientId: doomed.clientId, sub: "0190c5d4-7f3a-7b2c-9d1e-2f3a4b5c6d7e", sid: "s", status: "failed", attempts: 7 } });
+    await first.api().delete(`/api/v1/applications/${doomed.id}`).expect(204);
+    expect(await first.container.infra.db.backchannelLogout.count({ where: { clientId: doomed.clientId } })).toBe(0);
   });
 });
