@@ -1,4 +1,5 @@
-import express, { type Express } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express from "express";
 import { adminRouter } from "./admin/admin.routes";
 import type { Config, SecretKey } from "./config/load";
 import type { Container } from "./container";
@@ -20,7 +21,9 @@ import { passwordRouter } from "./passwords/password.routes";
 import { enforcePasswordRotation } from "./passwords/rotation.middleware";
 import { accountRouter } from "./sessions/account.routes";
 import type { Session } from "./sessions/session";
-import { currentSessionRouter, forwardAuthRouter } from "./sessions/session-check.routes";
+import { createForwardAuth } from "./sessions/forward-auth";
+import { createSessionCheck } from "./sessions/session-check";
+import { currentSessionRouter } from "./sessions/session-check.routes";
 import { loadSession } from "./sessions/session.middleware";
 import { oidcRouter } from "./apps/oidc.routes";
 import { createOidcProtocol } from "./sso/oidc/oidc.protocol";
@@ -38,8 +41,11 @@ export type AppDeps = {
   container: Container;
 };
 
+/** What a Node HTTP server (or supertest) calls for each request. */
+export type GatehouseApp = (req: IncomingMessage, res: ServerResponse) => void;
+
 /** Builds the HTTP app from already-wired services; never listens. */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): GatehouseApp {
   const { config, container } = deps;
   const app = express();
   app.disable("x-powered-by");
@@ -47,9 +53,7 @@ export function createApp(deps: AppDeps): Express {
   configureTrustProxy(app, config.trustProxy);
 
   const cookies = createBrowserCookies({ secure: config.secureCookies });
-  const sessionCheck = { sessions: container.sessions, cookies, identityOf: (session: Session) => container.account.identityOf(session) };
-  // Forward auth is the hot path: ahead of everything else.
-  app.use(forwardAuthRouter(sessionCheck));
+  const sessionCheck = createSessionCheck({ sessions: container.sessions, cookies, identityOf: (session: Session) => container.account.identityOf(session) });
   app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics.registry, isShuttingDown: deps.isShuttingDown }));
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
@@ -83,5 +87,10 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return app;
+
+  // Forward auth is the hot path: ahead of everything else, Express included.
+  const forwardAuth = createForwardAuth({ check: sessionCheck, logger: deps.logger });
+  return (req, res) => {
+    if (!forwardAuth(req, res)) app(req, res);
+  };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import type { Express } from "express";
+import type { GatehouseApp } from "../../src/app";
 import supertest from "supertest";
 
 /** A browser stand-in: keeps cookies, reads the CSRF token from the last form it was shown. */
@@ -7,7 +7,7 @@ export class TestBrowser {
   readonly agent: supertest.Agent;
   csrf = "";
 
-  constructor(app: Express) {
+  constructor(app: GatehouseApp) {
     this.agent = supertest.agent(app);
   }
 

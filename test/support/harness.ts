@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Express } from "express";
+import type { GatehouseApp } from "../../src/app";
 import supertest from "supertest";
 import { createApp } from "../../src/app";
 import { withDevSecretKeys } from "../../src/config/dev-secrets";
@@ -16,7 +16,7 @@ import { expectMatchesSpec } from "./openapi";
 import { redisUrl, testDatabaseUrl, testRedisPrefix } from "./test-env";
 
 export type TestApp = {
-  app: Express;
+  app: GatehouseApp;
   container: Container;
   /** Full-scope bootstrap key of this app. */
   adminToken: string;
@@ -86,7 +86,7 @@ type Method = "get" | "post" | "put" | "patch" | "delete";
 export type CheckedAgent = Record<Method, (url: string) => supertest.Test>;
 
 /** A supertest client whose /api/v1 responses must match openapi.yaml, whatever the test asserts. */
-export function checkedAgent(app: Express, bearer?: string): CheckedAgent {
+export function checkedAgent(app: GatehouseApp, bearer?: string): CheckedAgent {
   const agent = supertest.agent(app);
   if (bearer) agent.set("Authorization", `Bearer ${bearer}`);
   const call = (method: Method) => (url: string) =>

@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { Express } from "express";
+import type { GatehouseApp } from "../../src/app";
 import supertest from "supertest";
 import type { Clock } from "../../src/platform/clock";
 import { oathtoolCode, textOf } from "./browser";
@@ -9,8 +9,8 @@ export const PASSWORD = "correct horse battery staple";
 export const STEP_MS = 30_000;
 
 // One listening server per app instead of one per request (three times faster); unref'd, so it never holds jest open.
-const servers = new WeakMap<Express, http.Server>();
-function serverFor(app: Express): http.Server {
+const servers = new WeakMap<GatehouseApp, http.Server>();
+function serverFor(app: GatehouseApp): http.Server {
   let server = servers.get(app);
   if (!server) {
     server = http.createServer(app).listen(0);
@@ -82,7 +82,7 @@ export class CookieBrowser {
 
   private readonly server: http.Server;
 
-  constructor(app: Express) {
+  constructor(app: GatehouseApp) {
     this.server = serverFor(app);
   }
 

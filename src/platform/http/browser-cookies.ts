@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Request, Response } from "express";
 import { randomToken } from "../crypto";
 import { clearCookie, cookieNames, readCookie, setCookie } from "./cookies";
@@ -10,7 +11,7 @@ const PENDING_MAX_AGE_MS = 5 * 60 * 1000;
 export function createBrowserCookies(options: { secure: boolean }) {
   const names = cookieNames(options.secure);
   const { secure } = options;
-  const read = (req: Request, name: string) => {
+  const read = (req: Pick<IncomingMessage, "headers">, name: string) => {
     const value = readCookie(req, name);
     return value && TOKEN.test(value) ? value : undefined;
   };
@@ -30,11 +31,11 @@ export function createBrowserCookies(options: { secure: boolean }) {
     },
     readPending: (req: Request) => read(req, names.pending),
     setPending: (res: Response, token: string) => setCookie(res, names.pending, token, { secure, maxAgeMs: PENDING_MAX_AGE_MS }),
-    clearPending: (res: Response) => clearCookie(res, names.pending, secure),
-    readSession: (req: Request) => read(req, names.session),
+    clearPending: (res: ServerResponse) => clearCookie(res, names.pending, secure),
+    readSession: (req: Pick<IncomingMessage, "headers">) => read(req, names.session),
     /** A browser-session cookie: the server-side idle and absolute timeouts decide how long it counts. */
     setSession: (res: Response, token: string) => setCookie(res, names.session, token, { secure }),
-    clearSession: (res: Response) => clearCookie(res, names.session, secure),
+    clearSession: (res: ServerResponse) => clearCookie(res, names.session, secure),
   };
 }
 

@@ -1,4 +1,5 @@
-import type { CookieOptions, Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CookieOptions, Response } from "express";
 
 /**
  * The one place for cookie rules (ARCHITECTURE.md, "Cookies"). `secure` is true when PUBLIC_URL is
@@ -40,13 +41,16 @@ export function setCookie(res: Response, name: string, value: string, options: {
   res.cookie(name, value, cookieOptions(options.secure, options.maxAgeMs));
 }
 
-/** Browsers delete a cookie only when path and flags match the ones it was set with. */
-export function clearCookie(res: Response, name: string, secure: boolean): void {
-  res.clearCookie(name, cookieOptions(secure));
+/**
+ * Browsers delete a cookie only when path and flags match the ones it was set with. Written by hand, not
+ * with Express's clearCookie: the forward-auth check answers on Node's bare response.
+ */
+export function clearCookie(res: ServerResponse, name: string, secure: boolean): void {
+  res.appendHeader("Set-Cookie", `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly;${secure ? " Secure;" : ""} SameSite=Lax`);
 }
 
 /** The first value of a cookie in the request, or undefined. No cookie-parser: this is all we need. */
-export function readCookie(req: Request, name: string): string | undefined {
+export function readCookie(req: Pick<IncomingMessage, "headers">, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   for (const pair of header.split(";")) {

@@ -40,9 +40,28 @@ describe("GET /authz (forward auth)", () => {
     expect(res.headers["cache-control"]).toBe("no-store");
   });
 
-  it("answers 401 without a cookie and for a token that is no session", async () => {
+  it("answers as openapi.yaml documents it, on GET and HEAD, whatever the case or a trailing slash", async () => {
+    const { userId, cookie } = await signedIn("shape@authz.example");
+    const spec = (res: supertest.Response) => expectMatchesSpec({ status: res.status, headers: res.headers as Record<string, string>, body: res.body, text: res.text }, "GET", "/authz");
+    spec(await authz(cookie));
+    spec(await authz());
+    spec(await authz(undefined, "?redirect=1"));
+    for (const path of ["/authz/", "/AUTHZ", "/authz?x=1"]) {
+      expect((await supertest(t.app).get(path).set("Cookie", cookie)).headers["x-auth-user-id"]).toBe(userId);
+    }
+    const head = await supertest(t.app).head("/authz").set("Cookie", cookie);
+    expect(head.status).toBe(200);
+    expect(head.headers["x-auth-user-id"]).toBe(userId);
+    // Only GET and HEAD are the check: anything else is not found, as any unknown route.
+    expect((await supertest(t.app).post("/authz").set("Cookie", cookie)).status).toBe(404);
+  });
+
+  it("answers 401 without a cookie and for a token that is no session, and tells the browser to drop the dead cookie", async () => {
     expect((await authz()).status).toBe(401);
-    expect((await authz(`gh_session=${"x".repeat(43)}`)).status).toBe(401);
+    const dead = await authz(`gh_session=${"x".repeat(43)}`);
+    expect(dead.status).toBe(401);
+    expect(dead.headers["set-cookie"]).toEqual(["gh_session=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"]);
+    expect(dead.headers["x-auth-user-id"]).toBeUndefined();
   });
 
   it("answers 401 once the session is past its idle timeout", async () => {
@@ -84,6 +103,8 @@ describe("GET /authz (forward auth)", () => {
     expect(res.headers.location).toBe("/login?return_to=%2Freports%2F42");
     const offsite = await authz(undefined, "?redirect=1").set("X-Forwarded-Uri", "https://evil.example/");
     expect(offsite.headers.location).toBe("/login");
+    expect((await authz(undefined, "?redirect=true")).status).toBe(303);
+    expect((await authz(undefined, "?redirect=0")).status).toBe(401);
   });
 });
 
