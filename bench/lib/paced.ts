@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { assertLocal } from "./local-services";
 import type { Target } from "./scenario";
@@ -11,7 +12,21 @@ export type PacedRun = {
   serviceP99Ms: number;
   /** Whether the generator's thread got its raised scheduling priority (it needs CAP_SYS_NICE, e.g. root). */
   prioritised: boolean;
+  /** Share of the machine's CPU time that was busy during the run (all processes, all cores); Linux only. */
+  machineBusyPercent?: number;
 };
+
+/** Busy and total jiffies of all cores so far, from /proc/stat; undefined where there is none. */
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    // idle and iowait are the idle columns; steal (taken by the hypervisor) counts as busy: it is not ours.
+    return { busy: total - fields[3]! - fields[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
 
 /*
  * autocannon's overallRate sends each second's requests back to back and then idles, so its "half
@@ -121,9 +136,13 @@ export function firePaced(baseUrl: string, target: Target, pace: { rate: number;
       rate: pace.rate, seconds: pace.seconds, connections: pace.connections, expectStatus: target.expectStatus ?? 200, nice: GENERATOR_NICE,
     },
   });
+  const before = cpuTimes();
   return new Promise((resolve, reject) => {
     worker.once("message", (run: PacedRun) => {
+      const after = cpuTimes();
       void worker.terminate();
+      // Includes the generator's 100 ms start: a small dilution, the same for both servers.
+      if (before && after && after.total > before.total) run.machineBusyPercent = (100 * (after.busy - before.busy)) / (after.total - before.total);
       resolve(run);
     });
     worker.once("error", reject);
