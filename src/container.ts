@@ -87,6 +87,9 @@ export function createContainer(infra: Infrastructure) {
   const rotationWorker = createRotationWorker({ ...passwordDeps, campaigns });
   const passwordReset = createPasswordResetService(passwordDeps);
 
+  // Product apps: applications registry, OpenID provider (/oidc), its keys, logout propagation.
+  const productApps = createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secureCookies: config.secureCookies, secretKeys: config.secretKeys, sessions, auditStore });
+
   const localLogin: LocalLoginDeps = {
     db, kv, clock, logger, outbox, auditStore, tenantStore, userStore, recoveryCodeStore, recoveryNotices, sessions, hasher,
     regionUrls: config.regionUrls,
@@ -96,6 +99,7 @@ export function createContainer(infra: Infrastructure) {
     totp: createTotpVerifier({ kv, clock }),
     secretBox: new SecretBox(config.secretKeys),
     recoveryHasher: createRecoveryCodeHasher(config.secretKeys),
+    secondFactorRequiredFor: productApps.secondFactorRequiredFor,
   };
 
   return {
@@ -138,8 +142,7 @@ export function createContainer(infra: Infrastructure) {
     ssoPolicy: createSsoPolicyService({ db, auditStore, connectionStore: ssoConnectionStore, policyStore: ssoPolicyStore }),
     certificateAlerts: createCertificateAlertWorker({ db, clock, logger, auditStore, userStore, outbox }),
     outboxSender: createOutboxSender({ db, store: outbox, mailer, clock, logger }),
-    // Product apps: applications registry, OpenID provider (/oidc), its keys, logout propagation.
-    ...createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secureCookies: config.secureCookies, secretKeys: config.secretKeys, sessions, auditStore }),
+    ...productApps,
   };
 }
 

@@ -1,6 +1,7 @@
 import { loginHintOf } from "../local-login/login-hint";
 import type { Clock } from "../platform/clock";
 import type { Db } from "../platform/db/prisma";
+import type { KvStore } from "../platform/kv/kv-store";
 import type { Session } from "../sessions/session";
 import { decideAccess } from "./access-policy";
 import type { AccountRow, AccountStore } from "./account.store";
@@ -8,13 +9,26 @@ import type { ApplicationRow, ApplicationStore } from "./application.store";
 import type { InteractionResult, OidcGrant, OidcInteraction, OidcProvider } from "./oidc-provider-api";
 import { INTERACTION_PATH } from "./openid-provider";
 
+/**
+ * Whether the app asked for a second factor: `acr_values` naming `aal2` (NIST SP 800-63B's level with a
+ * second factor; the values in discovery's `acr_values_supported`). A voluntary request, as OpenID
+ * Connect makes it: the login is asked for again with a second factor, and `acr` tells the app what it got.
+ */
+export function asksForSecondFactor(params: Record<string, unknown>): boolean {
+  const acrValues = params.acr_values;
+  return typeof acrValues === "string" && acrValues.split(" ").includes("aal2");
+}
+
 /** What the interaction page does next. */
 export type LoginStep =
   | { kind: "sign_in"; location: string }
   | { kind: "finish"; result: InteractionResult }
   | { kind: "refuse"; result: InteractionResult };
 
-type Deps = { db: Db; clock: Clock; accounts: AccountStore; applications: ApplicationStore };
+type Deps = { db: Db; kv: KvStore; clock: Clock; accounts: AccountStore; applications: ApplicationStore };
+
+// As long as an interaction lives (oidc-provider's default: one hour).
+const FIRST_SEEN_TTL_MS = 60 * 60 * 1000;
 
 const SCOPE_TEXT: Record<string, string> = {
   openid: "Know who you are (your Gatehouse user id, organisation and region)",
@@ -48,6 +62,23 @@ export function createInteractionService(deps: Deps) {
     return typeof hint === "string" && hint.includes("@") && account !== null && hint.toLowerCase() !== account.email.toLowerCase();
   }
 
+  /**
+   * When this instance first decided on the interaction, in ms (recorded then). The provider's `iat` has whole
+   * seconds only, too coarse to tell a session from just before the request from one made for it.
+   */
+  async function firstSeen(uid: string): Promise<number> {
+    const key = `oidc-interaction-seen:${uid}`;
+    const now = deps.clock.now().getTime();
+    if (await deps.kv.set(key, String(now), { ttlMs: FIRST_SEEN_TTL_MS, onlyIfAbsent: true })) return now;
+    return Number(await deps.kv.get(key)) || now;
+  }
+
+  /** Step-up: a session without a second factor from before the app asked for one signs in again, once. */
+  async function needsStepUp(interaction: OidcInteraction, session: Session): Promise<boolean> {
+    if (!asksForSecondFactor(interaction.params) || session.assurance === "aal2") return false;
+    return session.authTime < (await firstSeen(interaction.uid));
+  }
+
   const findApplication = (clientId: unknown): Promise<ApplicationRow | null> =>
     typeof clientId === "string" && clientId.length <= 64 ? applications.findByClientId(db, clientId) : Promise.resolve(null);
 
@@ -67,7 +98,9 @@ export function createInteractionService(deps: Deps) {
       // Signed in after this interaction began: asking again would only loop.
       const fresh = session.authTime >= interaction.iat * 1000;
       if (tenant && account?.tenant.slug !== tenant) return fresh ? refuse("signed in to another organisation than the application asked for") : signIn(interaction.uid, tenant);
-      if (!fresh && wantsAnotherLogin(interaction, session, account)) return signIn(interaction.uid, tenant ?? account?.tenant.slug, interaction.params.login_hint);
+      if ((!fresh && wantsAnotherLogin(interaction, session, account)) || (await needsStepUp(interaction, session))) {
+        return signIn(interaction.uid, tenant ?? account?.tenant.slug, interaction.params.login_hint);
+      }
 
       const verdict = decideAccess({ session, account, appTenantIds: app.tenantIds, ip });
       if (!verdict.allowed) return refuse(verdict.message);

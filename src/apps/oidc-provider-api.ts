@@ -135,6 +135,7 @@ export interface OidcProvider {
   Client: OidcClientClass;
   Grant: { new (init: { accountId: string; clientId: string }): OidcGrant; find(id: string): Promise<OidcGrant | undefined> };
   Session: { findByUid(uid: string): Promise<OidcSession | undefined> };
+  Interaction: { find(uid: string): Promise<Pick<OidcInteraction, "params"> | undefined> };
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   use(middleware: OidcMiddleware): void;
   on(event: string, listener: (...args: unknown[]) => void): void;

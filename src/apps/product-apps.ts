@@ -13,9 +13,9 @@ import { createApplicationService } from "./application.service";
 import { createApplicationStore } from "./application.store";
 import { createBackchannelSender } from "./backchannel-logout.sender";
 import { createBackchannelLogoutStore } from "./backchannel-logout.store";
-import { createInteractionService } from "./interaction.service";
+import { asksForSecondFactor, createInteractionService } from "./interaction.service";
 import { createLogoutPropagation } from "./logout-propagation";
-import { createOpenIdProvider } from "./openid-provider";
+import { createOpenIdProvider, INTERACTION_PATH } from "./openid-provider";
 import { createProviderKeyStore } from "./provider-key.store";
 import { createProviderKeys, type KeySchedule } from "./provider-keys";
 import { createSessionLinkStore } from "./session-link.store";
@@ -52,10 +52,23 @@ export function createProductApps(deps: ProductAppsDeps) {
   const logoutPropagation = createLogoutPropagation({ kv, logger, links, backchannel: backchannelLogouts });
   deps.sessions.onSessionEnded(logoutPropagation.onSessionEnded);
 
+  /**
+   * Whether the login that returns to `returnTo` serves an app that asked for a second factor (step-up): the
+   * local login then does not let a user without one skip setting it up. Read from the provider's own
+   * record of the interaction, not from anything the browser sends.
+   */
+  async function secondFactorRequiredFor(returnTo: string): Promise<boolean> {
+    const uid = returnTo.startsWith(`${INTERACTION_PATH}/`) ? returnTo.slice(INTERACTION_PATH.length + 1) : "";
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(uid)) return false;
+    const interaction = await (await openIdProvider.provider()).Interaction.find(uid);
+    return interaction !== undefined && asksForSecondFactor(interaction.params);
+  }
+
   return {
+    secondFactorRequiredFor,
     applications: createApplicationService({ db, clock, versions, store: applicationStore, auditStore, backchannel: backchannelStore }),
     openIdProvider,
-    oidcInteractions: createInteractionService({ db, clock, accounts, applications: applicationStore }),
+    oidcInteractions: createInteractionService({ db, kv, clock, accounts, applications: applicationStore }),
     oidcLogout: logoutPropagation,
     /** Polls for back-channel logouts due again; started and stopped with the other background workers. */
     backchannelLogouts,

@@ -6,6 +6,7 @@ import type { Session } from "../sessions/session";
 import { decideAccess } from "./access-policy";
 import type { AccountRow, AccountStore } from "./account.store";
 import { tenantIdsOf } from "./application-clients";
+import { asksForSecondFactor } from "./interaction.service";
 import { interactionPolicy, type OidcAccount, type OidcContext, type OidcPolicy, type OidcTokenLike } from "./oidc-provider-api";
 import type { SessionLinkStore } from "./session-link.store";
 
@@ -98,10 +99,21 @@ export function createProviderSessions(deps: ProviderSessionDeps) {
     return !decideAccess({ session, account, appTenantIds: tenantIdsOf(client), ip: requestContextOf(ctx)?.ip ?? "" }).allowed;
   }
 
+  /**
+   * Step-up: the app asked for a second factor (`acr_values=aal2`) and this browser's session has none, so
+   * the user signs in again. Not right after that sign-in: a voluntary request then gets what the user could
+   * give, and `acr` says so (as oidc-provider's own max_age check does).
+   */
+  function stepUpCheck(ctx: OidcContext): boolean {
+    const session = gatehouseSessionOf(ctx);
+    if (!session || ctx.oidc.result?.login) return false;
+    return asksForSecondFactor(ctx.oidc.params ?? {}) && session.assurance !== "aal2";
+  }
+
   return {
     findAccount,
 
-    /** oidc-provider's default prompts plus the two Gatehouse checks on the login prompt. */
+    /** oidc-provider's default prompts plus the Gatehouse checks on the login prompt. */
     interactionPolicy(): OidcPolicy {
       const { Check, base } = interactionPolicy;
       const policy = base();
@@ -109,6 +121,7 @@ export function createProviderSessions(deps: ProviderSessionDeps) {
       // Checks added after the prompt was built get no default error: name it.
       login.checks.add(new Check("gatehouse_session", "a live Gatehouse session is required", "login_required", gatehouseSessionCheck));
       login.checks.add(new Check("gatehouse_access", "this Gatehouse session may not sign in to this application", "access_denied", gatehouseAccessCheck));
+      login.checks.add(new Check("gatehouse_step_up", "the application asked for a second factor", "login_required", stepUpCheck));
       return policy;
     },
 

@@ -37,6 +37,8 @@ export type LocalLoginDeps = {
   recoveryHasher: RecoveryCodeHasher;
   sessions: SessionService;
   outbox: OutboxStore;
+  /** Whether the app this login returns to asked for a second factor (OpenID Connect `acr_values=aal2`). */
+  secondFactorRequiredFor(returnTo: string): Promise<boolean>;
 };
 
 /** Who is asking, as far as the login flow cares. */

@@ -18,6 +18,8 @@ export type PendingLogin = {
    * part is done, and the session will be an SSO session carrying it.
    */
   sso?: { method: "saml" | "oidc"; amr: string[]; session: SessionSso };
+  /** The app this login returns to asked for a second factor: setting one up cannot be skipped. */
+  stepUp?: boolean;
 };
 
 export const PENDING_LOGIN_TTL_MS = 5 * 60 * 1000;

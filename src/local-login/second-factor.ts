@@ -97,7 +97,7 @@ export async function offerEnrolment(deps: LocalLoginDeps, token: string | undef
     secret = await generateTotpSecret();
     await deps.pending.update(token, { ...pending, enrollSecret: deps.secretBox.seal(secret, context) });
   }
-  return { secret, uri: totpUri({ secret, accountName: user.email, issuer: "Gatehouse" }), canSkip: !tenant.mfaRequired && !pending.sso };
+  return { secret, uri: totpUri({ secret, accountName: user.email, issuer: "Gatehouse" }), canSkip: !tenant.mfaRequired && !pending.sso && !pending.stepUp };
 }
 
 export async function confirmEnrolment(deps: LocalLoginDeps, token: string | undefined, code: string, client: LoginClient): Promise<SecondFactorResult> {
@@ -128,8 +128,8 @@ export async function skipEnrolment(deps: LocalLoginDeps, token: string | undefi
   const pending = await loadPending(deps, token, client, "enroll");
   if (!pending || !token) return { kind: "no_pending" };
   const tenant = await deps.tenantStore.findById(deps.db, pending.tenantId);
-  // An SSO login held for the local factor cannot skip it.
-  if (!tenant || tenant.mfaRequired || pending.sso) return { kind: "no_pending" };
+  // An SSO login held for the local factor cannot skip it, nor one for an app that asked for a second factor.
+  if (!tenant || tenant.mfaRequired || pending.sso || pending.stepUp) return { kind: "no_pending" };
   if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
   return { kind: "finished", login: await finishLocalLogin(deps, pending, client, { assurance: "aal1", amr: ["pwd"] }), showRecoveryCodes: false };
 }
