@@ -8,7 +8,7 @@ export const AUDIT_EVENT_TYPES = [
   "password.reset_requested", "password.changed", "password.rotation_required",
   "rotation.started", "rotation.completed",
   "sso.policy.updated", "sso.connection.created", "sso.connection.updated",
-  "sso.login.succeeded", "sso.login.failed", "sso.certificate.expiring",
+  "sso.login.succeeded", "sso.login.failed", "sso.logout.failed", "sso.certificate.expiring",
   "tenant.created", "tenant.updated",
   "user.created", "user.updated", "user.deactivated", "user.reactivated",
   "api_key.created", "api_key.revoked",

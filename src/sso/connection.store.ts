@@ -7,6 +7,9 @@ export type SsoConnectionChange = Omit<Prisma.SsoConnectionUncheckedUpdateInput,
 export function createSsoConnectionStore() {
   return {
     findInTenant: (db: Db | DbTx, tenantId: string, id: string) => db.ssoConnection.findFirst({ where: { id, tenantId } }),
+    /** The tenant's enabled SAML connection to this IdP entity (the oldest, should two name the same one). */
+    findEnabledSamlByIdp: (db: Db, tenantId: string, idpEntityId: string) =>
+      db.ssoConnection.findFirst({ where: { tenantId, type: "saml", enabled: true, idpEntityId }, orderBy: { id: "asc" } }),
     /** Ordered by id (time-ordered UUIDv7), after the cursor's id. */
     list: (db: Db, page: { tenantId: string; afterId?: string; limit: number }) =>
       db.ssoConnection.findMany({

@@ -43,6 +43,19 @@ export async function setUpSamlTenant(t: SamlTarget, options: SamlTenantOptions 
   return { slug, tenantId: tenant.body.id, connectionId: connection.body.id, idp, spMetadata: metadata.text };
 }
 
+/**
+ * Adds another SAML connection, to another IdP, to a tenant made by setUpSamlTenant: the same tenant and SP
+ * metadata, so the result can be used wherever a SamlTenant is.
+ */
+export async function addSamlConnection(t: SamlTarget, tenant: SamlTenant, options: Pick<SamlTenantOptions, "idp" | "allowIdpInitiated" | "provisioning"> = {}): Promise<SamlTenant> {
+  const idp = options.idp ?? new TestSamlIdp();
+  const connection = await expectStatus(admin(t).post(`/api/v1/tenants/${tenant.slug}/sso-connections`).send({
+    type: "saml", idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, sloUrl: idp.sloUrl, certificates: [idp.certificate],
+    allowIdpInitiated: options.allowIdpInitiated ?? false, provisioning: options.provisioning ?? "pre-provisioned",
+  }), 201, "second SAML connection");
+  return { ...tenant, connectionId: connection.body.id, idp };
+}
+
 /** GET /sso/{tenant}/start: the IdP URL carrying the signed AuthnRequest. */
 export async function startSamlLogin(t: SamlTarget, slug: string, returnTo = "/account"): Promise<string> {
   const res = await supertest(t.app).get(`/sso/${slug}/start`).query({ return_to: returnTo });
@@ -91,6 +104,12 @@ export async function expectRefused(t: TestApp, tenant: Pick<SamlTenant, "tenant
   expect(res.headers.location).toBeUndefined();
   expect(sessionCookieOf(res)).toBeUndefined();
   expect(await footprint(t, tenant)).toEqual(before);
+}
+
+/** The tenant's refused logout messages as audited (`sso.logout.failed`), oldest first. */
+export async function logoutRefusals(t: TestApp, tenantId: string) {
+  const rows = await t.container.infra.db.auditEvent.findMany({ where: { tenantId, type: "sso.logout.failed" }, orderBy: { id: "asc" } });
+  return rows.map((row) => ({ actorType: row.actorType, target: { type: row.targetType, id: row.targetId }, data: row.data as Record<string, unknown> }));
 }
 
 /** The reasons recorded for the tenant's refused SSO logins, oldest first. */

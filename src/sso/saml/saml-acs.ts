@@ -8,11 +8,12 @@ import { SsoRefused } from "../sso-errors";
 import type { SsoAuthentication } from "../sso-login.service";
 import type { Expected } from "./assertion-checks";
 import { acceptAssertionOnce } from "./assertion-replay";
+import { connectionOfIssuer, type IssuerConnectionDeps } from "./issuer-connection";
 import { readPostedResponse, type PostedResponse } from "./response-envelope";
 import { samlAuthentication } from "./saml-claims";
 import { spEndpoints } from "./saml-settings";
 
-type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator">;
+type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator"> & IssuerConnectionDeps;
 type Target = { tenant: TenantRow; connection: SsoConnectionRow };
 /** Which login a response belongs to: found through its InResponseTo, or unsolicited. */
 type Correlation = { connection: SsoConnectionRow; requestId: string | null; returnTo: string };
@@ -20,7 +21,8 @@ type Correlation = { connection: SsoConnectionRow; requestId: string | null; ret
 /**
  * POST /sso/{tenant}/saml/acs. The IdP's cross-site POST carries none of our SameSite=Lax cookies: the
  * response is tied to its login through InResponseTo and the server-side flow, never through the browser.
- * Steps: read InResponseTo (no DOCTYPE) -> correlate (cheap, before any parsing or crypto) -> on a
+ * Steps: read InResponseTo, or the Issuer of an unsolicited response (no DOCTYPE) -> correlate (cheap,
+ * before any parsing or crypto: the flow's connection, or the Issuer's among the tenant's) -> on a
  * validation thread: parse, node-saml, our checks on what node-saml verified -> accept the assertion ID
  * once -> session. Any refusal: a 4xx page.
  */
@@ -33,7 +35,10 @@ export function createSamlAcs(deps: AcsDeps) {
     let where: Target = target;
     try {
       const envelope = readPostedResponse(req.body);
-      const correlation = await correlate(deps, target, envelope);
+      // No flow names an unsolicited response's connection: its Issuer chooses among the tenant's (and so
+      // whose certificates and entity ID the validation holds it to), and any refusal is counted there.
+      if (envelope.inResponseTo === undefined) where = { tenant: target.tenant, connection: await connectionOfIssuer(deps, target.connection, envelope.issuer) };
+      const correlation = await correlate(deps, where, envelope);
       where = { tenant: target.tenant, connection: correlation.connection };
       const auth = await authenticate(deps, where, envelope, correlation.requestId);
       await deps.http.finish(res, { ...where, auth, returnTo: correlation.returnTo });

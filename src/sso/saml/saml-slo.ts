@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
 import type { AuditStore } from "../../audit/audit.store";
-import { AppError } from "../../platform/errors";
+import { AppError, isAppError } from "../../platform/errors";
 import { renderMessagePage } from "../../platform/http/page";
 import type { SsoConnectionRow } from "../connection.store";
 import type { ExternalIdentityStore } from "../external-identity.store";
@@ -9,10 +9,13 @@ import { SsoRefused } from "../sso-errors";
 import type { TenantRow } from "../../tenants/tenant.store";
 import { acceptAssertionOnce } from "./assertion-replay";
 import { endIdpSessions } from "./idp-logout";
+import { connectionOfIssuer, type IssuerConnectionDeps } from "./issuer-connection";
 import { checkLogoutRequest, checkLogoutResponse, type LogoutExpected } from "./logout-checks";
+import { recordLogoutRefusal, type LogoutRefusal } from "./logout-refusal";
 import { buildLogoutResponseUrl, logoutRequestCache } from "./saml-logout";
 import { spEndpoints } from "./saml-settings";
-import { readPostMessage, readRedirectMessage, type SloMessage } from "./slo-message";
+import { childElement, parseSamlXml, SAML, textOf } from "./saml-xml";
+import { readPostMessage, readRedirectMessage, type SloKind, type SloMessage } from "./slo-message";
 import { verifiedLogoutMessage } from "./slo-signature";
 import type { SpSigningKey } from "./sp-signing-key";
 
@@ -20,11 +23,11 @@ export type SloDeps = Pick<SsoProtocolDeps, "db" | "kv" | "clock" | "logger" | "
   spKey: () => Promise<SpSigningKey>;
   identities: Pick<ExternalIdentityStore, "findBySubject">;
   auditStore: AuditStore;
-};
+} & IssuerConnectionDeps;
 
 type Target = { tenant: TenantRow; connection: SsoConnectionRow };
 
-/** A logout message was refused: shown as a readable 4xx page; `reason` goes to the log. */
+/** A logout message was refused: shown as a readable 4xx page; `reason` goes to the log and the audit trail. */
 export class SloRefused extends AppError {
   constructor(readonly reason: string, message = "The sign-out message from your identity provider was refused.") {
     super("sso_response_invalid", message);
@@ -35,29 +38,56 @@ export class SloRefused extends AppError {
  * GET and POST /sso/{tenant}/saml/slo, the SP's SingleLogoutService (HTTP-Redirect and HTTP-POST).
  * Either the IdP's LogoutResponse to our LogoutRequest (the user logged out here first), or the IdP's
  * own LogoutRequest (the user logged out at the IdP or at another SP). Steps: read the binding (size,
- * DOCTYPE) -> verify the signature against the connection's certificates -> check Issuer, Destination,
- * times -> match InResponseTo once / end the sessions -> answer. SLO is rare: node-saml and XML parsing
- * run on the event loop here, unlike the ACS.
+ * DOCTYPE) -> choose the tenant's connection its Issuer names -> verify the signature against that
+ * connection's certificates -> check the signed Issuer, Destination, times -> match InResponseTo once /
+ * end the sessions -> answer. Every refusal is audited (`sso.logout.failed`, counted in the connection's
+ * health). SLO is rare: node-saml and XML parsing run on the event loop here, unlike the ACS.
  */
 export function createSamlSlo(deps: SloDeps) {
   return async function singleLogout(req: Request, res: Response): Promise<void> {
-    const target = await deps.login.connectionFor(String(req.params.tenant).toLowerCase(), "saml");
-    if (!target) throw new AppError("not_found", "Single sign-on is not available for this account.");
+    const first = await deps.login.connectionFor(String(req.params.tenant).toLowerCase(), "saml");
+    if (!first) throw new AppError("not_found", "Single sign-on is not available for this account.");
     res.set("Cache-Control", "no-store");
+    const binding = req.method === "GET" ? ("redirect" as const) : ("post" as const);
+    // Whom a refusal is counted against: the tenant's first connection until the message names another.
+    let where: Target = first;
+    let kind: SloKind | undefined;
     try {
-      const message = req.method === "GET" ? readRedirectMessage(req.originalUrl) : readPostMessage(req.body);
-      const { idpEntityId } = target.connection;
+      const message = binding === "redirect" ? readRedirectMessage(req.originalUrl) : readPostMessage(req.body);
+      kind = message.kind;
+      const received = parseSamlXml(message.xml);
+      // Which of the tenant's IdPs the message claims to be from; the checks below hold it to that claim.
+      const claimed = textOf(childElement(received, SAML, "Issuer"));
+      where = { tenant: first.tenant, connection: await connectionOfIssuer(deps, first.connection, claimed || undefined) };
+      const { idpEntityId } = where.connection;
       if (!idpEntityId) throw new SsoRefused("connection_incomplete");
-      const root = verifiedLogoutMessage(message, target.connection.certificates);
-      const expected: LogoutExpected = { idpEntityId, sloUrl: spEndpoints(deps.publicUrl, target.tenant.slug).sloUrl, now: deps.clock.now().getTime() };
-      if (message.kind === "LogoutResponse") await acceptLogoutResponse(deps, target, root, expected, res);
-      else await answerLogoutRequest(deps, target, { root, message, expected }, res);
+      const root = verifiedLogoutMessage(message, received, where.connection.certificates);
+      const expected: LogoutExpected = { idpEntityId, sloUrl: spEndpoints(deps.publicUrl, where.tenant.slug).sloUrl, now: deps.clock.now().getTime() };
+      if (message.kind === "LogoutResponse") await acceptLogoutResponse(deps, where, root, expected, res);
+      else await answerLogoutRequest(deps, where, { root, message, expected }, res);
     } catch (error) {
-      if (!(error instanceof SsoRefused)) throw error;
-      deps.logger.warn({ tenantId: target.tenant.id, connectionId: target.connection.id, reason: error.reason }, "SAML logout message refused");
-      throw new SloRefused(error.reason);
+      const reason = refusalReason(error);
+      if (reason === undefined) throw error;
+      await recordRefusal(deps, res, { tenantId: where.tenant.id, connectionId: where.connection.id, reason, message: kind, binding });
+      throw error instanceof SsoRefused ? new SloRefused(reason) : error;
     }
   };
+}
+
+/** Logged and audited with the facts of the decision only (never the message: a forged one is attacker text). */
+async function recordRefusal(deps: SloDeps, res: Response, refusal: LogoutRefusal): Promise<void> {
+  const { tenantId, connectionId, reason, message, binding } = refusal;
+  deps.logger.warn({ tenantId, connectionId, reason, kind: message, binding }, "SAML logout message refused");
+  const client = deps.http.clientOf(res);
+  await recordLogoutRefusal(deps, { actor: { type: "anonymous" }, ip: client.ip, requestId: client.requestId }, refusal);
+}
+
+/** The reason a logout message was refused, or undefined for an error that is not a refusal. */
+function refusalReason(error: unknown): string | undefined {
+  if (error instanceof SsoRefused) return error.reason;
+  // A redirect message that would inflate beyond the body limit (413).
+  if (isAppError(error) && error.code === "payload_too_large") return "too_large";
+  return undefined;
 }
 
 /** Our LogoutRequest came back answered: its ID is taken from the cache (single use, this tenant only). */

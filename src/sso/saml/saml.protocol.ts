@@ -31,8 +31,8 @@ export function createSamlProtocol(deps: SsoProtocolDeps): SamlProtocol {
   const tenants = createTenantStore();
   const connections = createSsoConnectionStore();
   const router = samlRouter({
-    consumeAssertion: createSamlAcs(deps),
-    singleLogout: createSamlSlo({ ...deps, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
+    consumeAssertion: createSamlAcs({ ...deps, connections }),
+    singleLogout: createSamlSlo({ ...deps, connections, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
     async spMetadata(slug) {
       // Any existing tenant: its IdP admin needs this before the connection is created here.
       const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await tenants.findBySlug(deps.db, slug) : null;

@@ -7,20 +7,20 @@ import { checkXmlSignatureAlgorithms, redirectDigestOf } from "./signature-algor
 
 /**
  * The logout message as its signature covers it, parsed, after the signature verified against one of the
- * connection's certificates (never a key the message names). Unsigned messages are refused: anyone can
- * make a browser send one.
+ * connection's certificates (never a key the message names). `root` is `message.xml` as parsed on arrival
+ * (its Issuer chose the connection). Unsigned messages are refused: anyone can make a browser send one.
  *
  * HTTP-Redirect: the detached signature over the query, checked here: node-saml's validateRedirectAsync
  * (5.1) lets an unsigned message through, accepts any SigAlg (SHA-1 too), and picks the signed parameters
  * out of the query by substring match. HTTP-POST: the enveloped XML signature through node-saml's
  * getVerifiedXml, whose output (the signed element, canonicalised, without its signature) is all that is read.
  */
-export function verifiedLogoutMessage(message: SloMessage, certificates: readonly string[]): Element {
+export function verifiedLogoutMessage(message: SloMessage, root: Element, certificates: readonly string[]): Element {
   if (message.redirect) {
+    // The signature is over the encoded message itself: once it verifies, so does the document parsed from it.
     verifyRedirectSignature(message.redirect, certificates);
-    return parseSamlXml(message.xml);
+    return root;
   }
-  const root = parseSamlXml(message.xml);
   if (!childElement(root, DSIG, "Signature")) throw new SsoRefused("unsigned");
   checkXmlSignatureAlgorithms(root);
   let verified: string | null;

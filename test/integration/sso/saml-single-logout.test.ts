@@ -7,7 +7,7 @@ import supertest from "supertest";
 import { startTestApp, type TestApp } from "../../support/harness";
 import { CookieBrowser, createUser, PASSWORD, signInSkippingMfa } from "../../support/login-helpers";
 import type { LogoutDelivery } from "../../support/saml-idp";
-import { idpAnswer, postToAcs, sessionCookieOf, setUpSamlTenant, type SamlTenant } from "../../support/saml-login";
+import { idpAnswer, logoutRefusals, postToAcs, sessionCookieOf, setUpSamlTenant, type SamlTenant } from "../../support/saml-login";
 
 // The harness leaves PUBLIC_URL unset: the service's default for port 3000.
 const publicUrl = "http://localhost:3000";
@@ -160,6 +160,7 @@ describe("the IdP's LogoutResponse to our LogoutRequest", () => {
     expect(replay.status).toBe(400);
     expect(replay.headers.location).toBeUndefined();
     expect(replay.headers["content-type"]).toMatch(/text\/html/);
+    expect((await logoutRefusals(t, tenant.tenantId)).at(-1)!.data).toMatchObject({ reason: "unknown_in_response_to", message: "LogoutResponse" });
   });
 
   it("is accepted over HTTP-POST, cross-site and without a CSRF token", async () => {
@@ -178,6 +179,10 @@ describe("the IdP's LogoutResponse to our LogoutRequest", () => {
     expect((await deliver(tenant.idp.logoutResponse(tenant.spMetadata, "_never-sent", { binding: "redirect" }))).status).toBe(400);
     // The genuine answer still works afterwards: the refusals did not use the request up.
     expect((await deliver(tenant.idp.logoutResponse(tenant.spMetadata, requestId, { binding: "redirect" }))).status).toBe(303);
+    // Each refusal is audited against the tenant it reached, with its reason.
+    const refused = { reason: "unknown_in_response_to", message: "LogoutResponse", binding: "redirect", protocol: "saml" };
+    expect((await logoutRefusals(t, other.tenantId)).map((row) => row.data)).toEqual([{ ...refused, connectionId: other.connectionId }]);
+    expect((await logoutRefusals(t, tenant.tenantId)).at(-1)!.data).toEqual({ ...refused, connectionId: tenant.connectionId });
   });
 });
 
@@ -195,6 +200,8 @@ describe("message limits, as at the ACS", () => {
     expect(bomb.length).toBeLessThan(16 * 1024);
     const res = await supertest(t.app).get(`/sso/${tenant.slug}/saml/slo`).query({ SAMLRequest: bomb }).set("Accept", "text/html");
     expect(res.status).toBe(413);
+    // The body parser turns the first away before any SAML is read; the inflated one is a refused message.
+    expect((await logoutRefusals(t, tenant.tenantId)).map((row) => [row.data.reason, row.data.binding])).toEqual([["too_large", "redirect"]]);
   });
 
   it("refuses a DOCTYPE in either binding", async () => {
@@ -204,5 +211,6 @@ describe("message limits, as at the ACS", () => {
     const redirected = await supertest(t.app).get(`/sso/${tenant.slug}/saml/slo`).query({ SAMLRequest: deflateRawSync(Buffer.from(xml)).toString("base64") }).set("Accept", "text/html");
     expect(redirected.status).toBe(400);
     expect(redirected.text).not.toContain("root:");
+    expect((await logoutRefusals(t, tenant.tenantId)).slice(-2).map((row) => [row.data.reason, row.data.binding])).toEqual([["doctype", "post"], ["doctype", "redirect"]]);
   });
 });

@@ -1,8 +1,11 @@
 // Support staff watch their tenants' identity providers: login health per connection, certificates about
 // to expire across tenants, and a daily check that warns each tenant's admins 30, 7 and 1 days ahead.
+import supertest from "supertest";
 import { ManualClock } from "../../../src/platform/clock";
 import { startTestApp, uniqueSlug, type TestApp } from "../../support/harness";
 import { queuedMails } from "../../support/outbox";
+import { TestSamlIdp } from "../../support/saml-idp";
+import { setUpSamlTenant } from "../../support/saml-login";
 import { makeCertificates } from "./fixtures";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -33,7 +36,8 @@ describe("connection health", () => {
   it("a new connection has no login yet and no failures", async () => {
     const { slug, connectionId } = await tenantWithSaml([certs.second]);
     const res = await t.api().get(`/api/v1/tenants/${slug}/sso-connections/${connectionId}`).expect(200);
-    expect(res.body.health).toEqual({ lastLoginAt: null, failures: { windowHours: 24, total: 0, byReason: {} } });
+    const none = { windowHours: 24, total: 0, byReason: {} };
+    expect(res.body.health).toEqual({ lastLoginAt: null, failures: none, logoutFailures: none });
   });
 
   it("counts refused logins of the last day by reason, per connection", async () => {
@@ -51,6 +55,21 @@ describe("connection health", () => {
     const audit = await t.api().get(`/api/v1/tenants/${slug}/audit-events`).query({ type: "sso.login.failed" }).expect(200);
     expect(audit.body.items).toHaveLength(3);
     expect(audit.body.items[0]).toMatchObject({ actor: { type: "anonymous" }, ip: "198.51.100.7", data: { connectionId, reason: "replayed" } });
+  });
+
+  it("counts refused single-logout messages by reason, apart from refused logins", async () => {
+    const tenant = await setUpSamlTenant(t);
+    const slo = (url: string) => supertest(t.app).get(new URL(url).pathname + new URL(url).search).set("Accept", "text/html").expect(400);
+    await slo(tenant.idp.logoutRequest(tenant.spMetadata, { nameId: "a@corp.example" }, { binding: "redirect", sign: false }).url!);
+    await slo(tenant.idp.logoutRequest(tenant.spMetadata, { nameId: "a@corp.example" }, { binding: "redirect", signer: new TestSamlIdp() }).url!);
+    await slo(tenant.idp.logoutResponse(tenant.spMetadata, "_never-sent", { binding: "redirect" }).url!);
+
+    const res = await t.api().get(`/api/v1/tenants/${tenant.slug}/sso-connections/${tenant.connectionId}`).expect(200);
+    expect(res.body.health.failures.total).toBe(0);
+    expect(res.body.health.logoutFailures).toEqual({ windowHours: 24, total: 3, byReason: { unsigned: 1, signature_invalid: 1, unknown_in_response_to: 1 } });
+    const audit = await t.api().get(`/api/v1/tenants/${tenant.slug}/audit-events`).query({ type: "sso.logout.failed" }).expect(200);
+    expect(audit.body.items).toHaveLength(3);
+    expect(audit.body.items[0]).toMatchObject({ actor: { type: "anonymous" }, target: { type: "sso_connection", id: tenant.connectionId }, data: { reason: "unknown_in_response_to", message: "LogoutResponse" } });
   });
 });
 
