@@ -9,7 +9,7 @@ import { authenticationOf, claimMappingOf, externalClaimsOf, needsUserInfo } fro
 import { clientConfiguration, keepJwks, redirectUriOf } from "./oidc-client";
 import type { IssuerCache, IssuerEntry } from "./oidc-issuers";
 import { refusalOf } from "./oidc-refusals";
-import { transactionBindingOf } from "./oidc-transaction";
+import { holdsTransaction } from "./oidc-transaction";
 
 type Deps = {
   flows: SsoFlowStore;
@@ -23,8 +23,14 @@ type Deps = {
 export type CallbackTarget = { tenant: TenantRow; connection: SsoConnectionRow };
 export type OpenedCallback = CallbackTarget & { state: string; flow: SsoFlow & { codeVerifier: string; nonce: string } };
 
-/** What the browser brought to the callback besides the query: its browser id and the transaction cookie. */
-export type CallbackBrowser = { browserId?: string; transaction?: string };
+/** What the browser brought to the callback besides the query: its browser id and the bindings of its pending flows. */
+export type CallbackBrowser = { browserId?: string; transactions: readonly string[] };
+
+/** The flow a callback names, when it names exactly one. */
+export function callbackState(params: URLSearchParams): string | undefined {
+  const states = params.getAll("state");
+  return states.length === 1 && states[0] ? states[0] : undefined;
+}
 
 export function createOidcCallback(deps: Deps) {
   async function issuerOf(connection: SsoConnectionRow): Promise<IssuerEntry> {
@@ -41,17 +47,17 @@ export function createOidcCallback(deps: Deps) {
      * begun for this tenant's OIDC connection, in this browser.
      */
     async open(target: CallbackTarget, params: URLSearchParams, browser: CallbackBrowser): Promise<OpenedCallback> {
-      const states = params.getAll("state");
-      if (states.length !== 1 || !states[0]) throw new SsoRefused("state_missing");
-      const state = states[0];
+      const state = callbackState(params);
+      if (!state) throw new SsoRefused("state_missing");
       const flow = await deps.flows.take(state);
       if (!flow) throw new SsoRefused("state_unknown");
       if (flow.tenantId !== target.tenant.id || !flow.codeVerifier || !flow.nonce) throw new SsoRefused("state_mismatch");
       const opened = flow.connectionId === target.connection.id ? target : await deps.login.connectionFor(target.tenant.slug, "oidc", flow.connectionId);
       if (!opened) throw new SsoRefused("state_mismatch");
-      // Login CSRF and stolen callback URLs: only the browser that began the flow may finish it.
+      // Login CSRF and stolen callback URLs: only the browser that began the flow may finish it, and only
+      // while it still holds this flow's binding (one of its few pending ones).
       const sameBrowser = !!flow.browserId && !!browser.browserId && constantTimeEqual(flow.browserId, browser.browserId);
-      const sameTransaction = !!browser.transaction && constantTimeEqual(browser.transaction, transactionBindingOf(state));
+      const sameTransaction = holdsTransaction(browser.transactions, state);
       if (!sameBrowser || !sameTransaction) throw new SsoRefused("browser_mismatch");
       return { ...opened, state, flow: { ...flow, codeVerifier: flow.codeVerifier, nonce: flow.nonce } };
     },

@@ -35,7 +35,7 @@ export function createOidcProtocol(deps: SsoProtocolDeps): SsoProtocol {
         throw new AppError("service_unavailable", "Your organisation's identity provider cannot be reached at the moment. Try again shortly.", { cause: error, expose: true, headers: { "Retry-After": "30" } });
       }
       const { url, state } = await startAuthorization({ clock: deps.clock, flows: deps.flows, publicUrl: deps.publicUrl }, { ...input, config });
-      transaction.set(input.res, state);
+      transaction.add(input.req, input.res, state);
       return url;
     },
     /** RP-initiated logout at the IdP's end_session endpoint, when its discovery document has one. */

@@ -6,20 +6,39 @@ import type { Logger } from "../../platform/logger";
 import { failureReason } from "../sso-errors";
 import type { SsoHttp } from "../sso-http";
 import type { SsoLoginService } from "../sso-login.service";
-import type { CallbackTarget, OidcCallback } from "./oidc-callback";
-import { transactionBindingOf } from "./oidc-transaction";
+import { callbackState, type CallbackTarget, type OidcCallback } from "./oidc-callback";
+import { holdsTransaction, parseTransactions, serializeTransactions, withoutTransaction, withTransaction } from "./oidc-transaction";
 
 /**
- * The transaction cookie: HttpOnly, SameSite=Lax (sent on the IdP's top-level redirect back to us),
- * and `__Host-` + Secure when PUBLIC_URL is https, as for every cookie of ours (ARCHITECTURE.md, "Cookies").
+ * The transaction cookie: the bindings of this browser's authorization requests in flight, one per tab
+ * that began a login (capped, the oldest drop), so that each callback finds its own. HttpOnly,
+ * SameSite=Lax (sent on the IdP's top-level redirect back to us), and `__Host-` + Secure when PUBLIC_URL
+ * is https, as for every cookie of ours (ARCHITECTURE.md, "Cookies"). A cookie cannot be updated
+ * atomically: of two requests that change it in the same instant, the later answer's list wins and the
+ * other tab's login is refused (the user starts it again).
  */
 export function createTransactionCookie(options: { secure: boolean; maxAgeMs: number }) {
   const { secure } = options;
   const name = `${secure ? "__Host-" : ""}gh_oidc_txn`;
+  const read = (req: Request) => parseTransactions(readCookie(req, name));
+  const write = (res: Response, bindings: readonly string[]) => {
+    if (bindings.length === 0) clearCookie(res, name, secure);
+    else setCookie(res, name, serializeTransactions(bindings), { secure, maxAgeMs: options.maxAgeMs });
+  };
   return {
-    set: (res: Response, state: string) => setCookie(res, name, transactionBindingOf(state), { secure, maxAgeMs: options.maxAgeMs }),
-    read: (req: Request) => readCookie(req, name),
-    clear: (res: Response) => clearCookie(res, name, secure),
+    read,
+    /** A new flow began in this browser; the ones begun before stay bound. */
+    add: (req: Request, res: Response, state: string) => write(res, withTransaction(read(req), state)),
+    /**
+     * One callback per flow, whatever its outcome: its binding goes, the other tabs' stay. A callback
+     * whose binding this browser does not hold leaves the cookie alone (a planted callback URL must not
+     * cancel the victim's own logins).
+     */
+    release(req: Request, res: Response, state: string | undefined) {
+      const bindings = read(req);
+      if (state === undefined || !holdsTransaction(bindings, state)) return;
+      write(res, withoutTransaction(bindings, state));
+    },
   };
 }
 
@@ -37,9 +56,8 @@ export function oidcRouter(deps: Deps): Router {
     let target: CallbackTarget | null = await deps.login.connectionFor(slug, "oidc");
     if (!target) throw new AppError("not_found", "Single sign-on is not available for this account.");
     const params = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
-    const browser = { browserId: deps.cookies.readBrowserId(req), transaction: deps.transaction.read(req) };
-    // One callback per transaction, whatever its outcome.
-    deps.transaction.clear(res);
+    const browser = { browserId: deps.cookies.readBrowserId(req), transactions: deps.transaction.read(req) };
+    deps.transaction.release(req, res, callbackState(params));
     try {
       const opened = await deps.callback.open(target, params, browser);
       target = opened;
