@@ -78,17 +78,18 @@ export function createContainer(infra: Infrastructure) {
   const passwordDeps: PasswordDeps = {
     db, clock, logger, regionUrls: config.regionUrls, tenantStore, userStore, tokenStore: createPasswordTokenStore(), outbox, auditStore, hasher, policy, sessions, throttle,
   };
+  // Product apps: applications registry, OpenID provider (/oidc), its keys, logout propagation. Built before
+  // the logins, which ask it whether the app a login returns to wants a second factor (step-up).
+  const productApps = createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secureCookies: config.secureCookies, secretKeys: config.secretKeys, sessions, auditStore });
   const pendingLogins = createPendingLoginStore({ kv });
   const samlValidator = createSamlValidator({ threads: config.samlValidationThreads });
   const ssoLogin = createSsoLoginService({
     db, kv, clock, logger, tenantStore, userStore, auditStore, sessions, pending: pendingLogins, connectionStore: ssoConnectionStore, identities: createExternalIdentityStore(),
+    secondFactorRequiredFor: productApps.secondFactorRequiredFor,
   });
   const campaigns = createRotationCampaignStore();
   const rotationWorker = createRotationWorker({ ...passwordDeps, campaigns });
   const passwordReset = createPasswordResetService(passwordDeps);
-
-  // Product apps: applications registry, OpenID provider (/oidc), its keys, logout propagation.
-  const productApps = createProductApps({ db, kv, clock, logger, publicUrl: config.publicUrl, secureCookies: config.secureCookies, secretKeys: config.secretKeys, sessions, auditStore });
 
   const localLogin: LocalLoginDeps = {
     db, kv, clock, logger, outbox, auditStore, tenantStore, userStore, recoveryCodeStore, recoveryNotices, sessions, hasher,

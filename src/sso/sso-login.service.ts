@@ -27,7 +27,10 @@ export type SsoAuthentication = {
 
 export type SsoClient = { ip: string; userAgent?: string; requestId?: string };
 
-/** A session, or (tenant asks for the local TOTP on top of SSO) a pending login for that step. */
+/**
+ * A session, or a pending login for the local TOTP on top of SSO: the tenant asks for it, or the app the
+ * login returns to asked for a second factor the IdP did not report (step-up).
+ */
 export type SsoCompletion =
   | { kind: "session"; sessionToken: string; session: Session; userId: string }
   | { kind: "second_factor"; pendingToken: string; location: string; userId: string };
@@ -44,6 +47,8 @@ type Deps = {
   auditStore: AuditStore;
   sessions: SessionService;
   pending: PendingLoginStore;
+  /** Whether the app this login returns to asked for a second factor (OpenID Connect `acr_values=aal2`). */
+  secondFactorRequiredFor(returnTo: string): Promise<boolean>;
 };
 
 /** Failures within this window count towards "this connection keeps failing". */
@@ -60,6 +65,18 @@ const MFA_CONTEXTS = [/refeds\.org\/profile\/mfa/i, /MobileTwoFactor/i, /TimeSyn
  */
 export function createSsoLoginService(deps: Deps) {
   const { db, clock } = deps;
+
+  /**
+   * Step-up through SSO: the app asked for a second factor and the IdP reported none, so the local TOTP
+   * is added. When the app's request cannot be read, it is asked for (as the local login does).
+   */
+  async function stepUpNeeded(auth: SsoAuthentication, returnTo: string): Promise<boolean> {
+    if (assuranceOf(auth) === "aal2") return false;
+    return deps.secondFactorRequiredFor(returnTo).catch((error: unknown) => {
+      deps.logger.warn({ err: error }, "could not read the app's request for a second factor; asking for it");
+      return true;
+    });
+  }
 
   return {
     /** The tenant and the connection an SSO login for `slug` uses; 404 unless SSO is on with an enabled connection. */
@@ -88,9 +105,9 @@ export function createSsoLoginService(deps: Deps) {
 
     /**
      * Turns a verified IdP answer into a session — or, where the tenant asks for the local TOTP on top
-     * of SSO, into a pending login for that step. Refused (no session, nothing written but the failure
-     * record) when SSO was switched off meanwhile, the network is outside the tenant's allowlist, or no
-     * active account stands for the identity.
+     * of SSO or the app asked for a second factor the IdP did not give, into a pending login for that
+     * step. Refused (no session, nothing written but the failure record) when SSO was switched off
+     * meanwhile, the network is outside the tenant's allowlist, or no active account stands for the identity.
      */
     async complete(input: { tenant: TenantRow; connection: SsoConnectionRow; auth: SsoAuthentication; client: SsoClient; returnTo: string; browserId: string }): Promise<SsoCompletion> {
       // `tenant` and `connection` were read by this request (connectionFor), after the IdP answered:
@@ -109,12 +126,14 @@ export function createSsoLoginService(deps: Deps) {
       });
       const asUser = (linked: LinkOutcome): AuditContext => ({ ...context, actor: { type: "user", id: linked.userId } });
       const links = { userStore: deps.userStore, identities: deps.identities };
+      const stepUp = !tenant.requireLocalMfaForSso && (await stepUpNeeded(auth, input.returnTo));
+      const localFactor = tenant.requireLocalMfaForSso || stepUp;
       const known = await findLinkedUser(links, db, { tenant, connection, claims: auth.claims, at });
       let outcome: LinkOutcome;
       if (known) {
         // Every login but the first: the stamps due and the audit row in one batch, no interactive transaction.
         // With a local factor still to come, the login succeeds (and is audited) only after it.
-        const writes = [...known.stamps, ...(tenant.requireLocalMfaForSso ? [] : [deps.auditStore.insertStatement(db, asUser(known.outcome), succeeded(known.outcome))])];
+        const writes = [...known.stamps, ...(localFactor ? [] : [deps.auditStore.insertStatement(db, asUser(known.outcome), succeeded(known.outcome))])];
         if (writes.length === 1) await writes[0];
         else if (writes.length > 1) await db.$transaction(writes);
         outcome = known.outcome;
@@ -124,16 +143,16 @@ export function createSsoLoginService(deps: Deps) {
           if (linked.how === "provisioned") {
             await deps.auditStore.insert(tx, asUser(linked), { type: "user.created", tenantId: tenant.id, target: { type: "user", id: linked.userId }, data: { via: "sso_jit", connectionId: connection.id } });
           }
-          if (!tenant.requireLocalMfaForSso) await deps.auditStore.insert(tx, asUser(linked), succeeded(linked));
+          if (!localFactor) await deps.auditStore.insert(tx, asUser(linked), succeeded(linked));
           return linked;
         }));
       }
-      if (tenant.requireLocalMfaForSso) {
+      if (localFactor) {
         const user = await deps.userStore.findInTenant(db, tenant.id, outcome.userId);
         const stage = user?.totpSecret ? ("mfa" as const) : ("enroll" as const);
         const pendingToken = await deps.pending.create({
           userId: outcome.userId, tenantId: tenant.id, region: tenant.region, browserId: input.browserId, returnTo: input.returnTo,
-          stage, createdAt: at.getTime(), sso: { method, amr: auth.amr, session: sso },
+          stage, createdAt: at.getTime(), sso: { method, amr: auth.amr, session: sso }, ...(stepUp ? { stepUp } : {}),
         });
         return { kind: "second_factor", pendingToken, location: stage === "mfa" ? `/${tenant.region}/login/mfa` : `/${tenant.region}/mfa/setup`, userId: outcome.userId };
       }

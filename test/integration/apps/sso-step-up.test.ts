@@ -1,0 +1,124 @@
+// Step-up through SSO: an app that asks for a second factor (acr_values=aal2) must not get aal2 from an IdP
+// login that used one factor; Gatehouse adds its own TOTP (no skipping it), and an IdP's MFA is taken as is.
+import type { Configuration } from "openid-client";
+import { oathtoolCode, textOf } from "../../support/browser";
+import { CookieBrowser, STEP_MS } from "../../support/login-helpers";
+import { redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
+import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../../support/relying-party";
+import { setUpSamlTenant, type SamlTenant } from "../../support/saml-login";
+
+const MFA_CONTEXT = "https://refeds.org/profile/mfa";
+
+let f: ProductAppFixture;
+
+beforeAll(async () => {
+  f = await startProductAppFixture();
+});
+afterAll(() => f.close());
+
+/** A SAML tenant (MFA not required, users made at first login) and an app for it. */
+async function samlTenantWithApp(): Promise<{ tenant: SamlTenant; app: RegisteredApp; config: Configuration }> {
+  const tenant = await setUpSamlTenant(f.t, { provisioning: "jit" });
+  return { tenant, ...(await f.app({ tenants: [tenant.slug] })) };
+}
+
+/**
+ * The app sends the browser to Gatehouse, which sends it on to the IdP; the IdP signs `nameId` in (with
+ * `authnContext`) and the browser posts its answer to the ACS. Returns the ACS response.
+ */
+async function throughIdp(
+  browser: CookieBrowser,
+  setup: { tenant: SamlTenant; app: RegisteredApp; config: Configuration },
+  user: { nameId: string; authnContext?: string },
+  extra: Record<string, string> = {},
+) {
+  const request = await authorizationRequest(setup.config, setup.app, extra);
+  const toIdp = await followWithinGatehouse(browser, f.t.publicUrl, request.url);
+  expect(toIdp.leftTo?.origin + toIdp.leftTo!.pathname).toBe(setup.tenant.idp.ssoUrl);
+  const answer = await setup.tenant.idp.answer(toIdp.leftTo!.href, setup.tenant.spMetadata, { user: { ...user, attributes: { givenName: "Grace" } } });
+  const acs = await browser.post(`/sso/${setup.tenant.slug}/saml/acs`, { SAMLResponse: answer.SAMLResponse, RelayState: answer.RelayState! }, { withCsrf: false });
+  return { request, acs };
+}
+
+/** The tenant's `sso.login.succeeded` rows, oldest first. */
+async function ssoLogins(tenantId: string) {
+  const rows = await f.t.container.infra.db.auditEvent.findMany({ where: { tenantId, type: "sso.login.succeeded" }, orderBy: { id: "asc" } });
+  return rows.map((row) => row.data as Record<string, unknown>);
+}
+
+it("gives an app that asks for nothing in particular acr aal1 from an IdP login without MFA", async () => {
+  const setup = await samlTenantWithApp();
+  const browser = new CookieBrowser(f.t.app);
+  const { request, acs } = await throughIdp(browser, setup, { nameId: "ada@saml.example" });
+  expect(acs.status).toBe(303);
+  expect(String(acs.headers.location)).toMatch(/^\/oidc\/interaction\//);
+
+  const { leftTo } = await followWithinGatehouse(browser, f.t.publicUrl, String(acs.headers.location));
+  const claims = (await redeem(setup.config, request, leftTo!)).claims()!;
+  expect(claims).toMatchObject({ email: "ada@saml.example", acr: "aal1", amr: ["pwd"] });
+});
+
+it("adds the local TOTP to an IdP login without MFA when the app asks for aal2, without letting the user skip setting it up", async () => {
+  const setup = await samlTenantWithApp();
+  const browser = new CookieBrowser(f.t.app);
+  const nameId = "grace@saml.example";
+  const first = await throughIdp(browser, setup, { nameId });
+  const aal1 = await followWithinGatehouse(browser, f.t.publicUrl, String(first.acs.headers.location));
+  expect((await redeem(setup.config, first.request, aal1.leftTo!)).claims()).toMatchObject({ acr: "aal1" });
+  expect(await ssoLogins(setup.tenant.tenantId)).toHaveLength(1);
+
+  // A minute later the app asks for aal2: the aal1 session is not enough, so the browser goes back to the
+  // IdP, which again uses one factor; the login is held for the local factor, not yet a login.
+  f.clock.advance(60_000);
+  const stepUp = await throughIdp(browser, setup, { nameId }, { acr_values: "aal2" });
+  expect(stepUp.acs.status).toBe(303);
+  expect(stepUp.acs.headers.location).toBe("/us/mfa/setup");
+  expect(await ssoLogins(setup.tenant.tenantId)).toHaveLength(1);
+  const setupPage = await browser.get("/us/mfa/setup");
+  expect(setupPage.text).not.toContain("/us/mfa/setup/skip");
+
+  const secret = textOf(setupPage.text, "totp-secret");
+  const enrolled = await browser.post("/us/mfa/setup", { code: oathtoolCode(secret, f.clock.now()) });
+  f.clock.advance(STEP_MS);
+  expect(enrolled.status).toBe(303);
+  // The recovery codes come first; the page's way on is the interaction, back to the app.
+  const codesPage = new URL(String(enrolled.headers.location), f.t.publicUrl);
+  expect((await browser.get(codesPage.pathname + codesPage.search)).status).toBe(200);
+  const done = await followWithinGatehouse(browser, f.t.publicUrl, codesPage.searchParams.get("return_to")!);
+  const claims = (await redeem(setup.config, stepUp.request, done.leftTo!)).claims()!;
+  expect(claims).toMatchObject({ email: nameId, acr: "aal2" });
+  expect(claims.amr).toEqual(expect.arrayContaining(["otp", "mfa"]));
+  const logins = await ssoLogins(setup.tenant.tenantId);
+  expect(logins).toHaveLength(2);
+  expect(logins[1]).toMatchObject({ localSecondFactor: true, protocol: "saml" });
+
+  // In another browser, the next aal2 request asks the enrolled user for a code, not for a new enrolment.
+  const other = new CookieBrowser(f.t.app);
+  const again = await throughIdp(other, setup, { nameId }, { acr_values: "aal2" });
+  expect(again.acs.headers.location).toBe("/us/login/mfa");
+  await other.get("/us/login/mfa");
+  const mfa = await other.post("/us/login/mfa", { code: oathtoolCode(secret, f.clock.now()) });
+  f.clock.advance(STEP_MS);
+  expect(mfa.status).toBe(303);
+  const back = await followWithinGatehouse(other, f.t.publicUrl, String(mfa.headers.location));
+  expect((await redeem(setup.config, again.request, back.leftTo!)).claims()).toMatchObject({ acr: "aal2" });
+});
+
+it("does not ask again for a second factor the IdP reported", async () => {
+  const setup = await samlTenantWithApp();
+  const browser = new CookieBrowser(f.t.app);
+  const nameId = "linus@saml.example";
+  const { request, acs } = await throughIdp(browser, setup, { nameId, authnContext: MFA_CONTEXT }, { acr_values: "aal2" });
+  expect(acs.status).toBe(303);
+  expect(String(acs.headers.location)).toMatch(/^\/oidc\/interaction\//);
+  expect(browser.cookies.has("gh_pending")).toBe(false);
+
+  const { leftTo } = await followWithinGatehouse(browser, f.t.publicUrl, String(acs.headers.location));
+  const claims = (await redeem(setup.config, request, leftTo!)).claims()!;
+  expect(claims).toMatchObject({ email: nameId, acr: "aal2", amr: ["mfa"] });
+  const user = await f.t.container.infra.db.user.findFirstOrThrow({ where: { tenantId: setup.tenant.tenantId, email: nameId } });
+  expect(user.totpSecret).toBeNull();
+  const logins = await ssoLogins(setup.tenant.tenantId);
+  expect(logins).toHaveLength(1);
+  expect(logins[0]).not.toHaveProperty("localSecondFactor");
+});
