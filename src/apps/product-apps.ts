@@ -55,13 +55,19 @@ export function createProductApps(deps: ProductAppsDeps) {
   /**
    * Whether the login that returns to `returnTo` serves an app that asked for a second factor (step-up): the
    * local login then does not let a user without one skip setting it up. Read from the provider's own
-   * record of the interaction, not from anything the browser sends.
+   * record of the interaction, not from anything the browser sends. When that record cannot be read, the
+   * factor is asked for: the one place this rule fails towards more assurance.
    */
   async function secondFactorRequiredFor(returnTo: string): Promise<boolean> {
     const uid = returnTo.startsWith(`${INTERACTION_PATH}/`) ? returnTo.slice(INTERACTION_PATH.length + 1) : "";
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(uid)) return false;
-    const interaction = await (await openIdProvider.provider()).Interaction.find(uid);
-    return interaction !== undefined && asksForSecondFactor(interaction.params);
+    try {
+      const interaction = await (await openIdProvider.provider()).Interaction.find(uid);
+      return interaction !== undefined && asksForSecondFactor(interaction.params);
+    } catch (error) {
+      logger.warn({ err: error }, "could not read the app's request for a second factor; asking for it");
+      return true;
+    }
   }
 
   return {

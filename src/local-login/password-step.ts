@@ -82,7 +82,7 @@ async function afterCorrectPassword(
   }
   const next = user.totpSecret ? "mfa" : "enroll";
   // A user with a second factor is asked for it anyway; one without may skip setting it up unless an app asked for it.
-  const stepUp = next === "enroll" && !tenant.mfaRequired && (await deps.secondFactorRequiredFor(input.returnTo).catch(() => true));
+  const stepUp = next === "enroll" && !tenant.mfaRequired && (await deps.secondFactorRequiredFor(input.returnTo));
   const token = await deps.pending.create({
     userId: user.id, tenantId: tenant.id, region: input.region, browserId: client.browserId, returnTo: input.returnTo,
     stage: next, createdAt: deps.clock.now().getTime(), ...(stepUp ? { stepUp } : {}),

@@ -66,16 +66,9 @@ const MFA_CONTEXTS = [/refeds\.org\/profile\/mfa/i, /MobileTwoFactor/i, /TimeSyn
 export function createSsoLoginService(deps: Deps) {
   const { db, clock } = deps;
 
-  /**
-   * Step-up through SSO: the app asked for a second factor and the IdP reported none, so the local TOTP
-   * is added. When the app's request cannot be read, it is asked for (as the local login does).
-   */
+  /** Step-up through SSO: the app asked for a second factor and the IdP reported none, so the local TOTP is added. */
   async function stepUpNeeded(auth: SsoAuthentication, returnTo: string): Promise<boolean> {
-    if (assuranceOf(auth) === "aal2") return false;
-    return deps.secondFactorRequiredFor(returnTo).catch((error: unknown) => {
-      deps.logger.warn({ err: error }, "could not read the app's request for a second factor; asking for it");
-      return true;
-    });
+    return assuranceOf(auth) !== "aal2" && (await deps.secondFactorRequiredFor(returnTo));
   }
 
   return {
