@@ -12,6 +12,7 @@ import type { BenchContext, Target } from "./scenario";
 const ROOT = path.resolve(__dirname, "../..");
 const GATEHOUSE_MAIN = path.join(ROOT, "dist/src/main.js");
 const BARE_AUTHZ_SERVER = path.join(__dirname, "bare-authz-server.js");
+const EMPTY_SERVER = path.join(__dirname, "empty-server.js");
 const HOST = "127.0.0.1";
 /** Lines of a child's output kept for the error message if it dies. */
 const KEPT_LINES = 40;
@@ -102,6 +103,12 @@ export async function spawnChildGatehouse(group: GatehouseGroup & { secretKeys: 
 export async function spawnBareAuthzServer(options: { redisUrl: string; key: string }): Promise<ChildServer> {
   const port = await freePort();
   return spawnChild("bare express + ioredis", [BARE_AUTHZ_SERVER], { PORT: String(port), REDIS_URL: options.redisUrl, PROBE_KEY: options.key }, `http://${HOST}:${port}`, "/healthz");
+}
+
+/** A node:http server that answers every request at once (empty-server.js): the paced generator's floor. */
+export async function spawnEmptyServer(): Promise<ChildServer> {
+  const port = await freePort();
+  return spawnChild("empty node:http server", [EMPTY_SERVER], { PORT: String(port) }, `http://${HOST}:${port}`, "/");
 }
 
 async function spawnChild(label: string, args: string[], env: Record<string, string>, url: string, readyPath: string): Promise<ChildServer> {

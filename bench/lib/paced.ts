@@ -1,4 +1,8 @@
-import { readFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { assertLocal } from "./local-services";
 import type { Target } from "./scenario";
@@ -10,8 +14,10 @@ export type PacedRun = {
   latencyP50Ms: number; latencyP99Ms: number; latencyMaxMs: number;
   /** From the moment it was written to the socket: the server's answer time alone. */
   serviceP99Ms: number;
-  /** Whether the generator's thread got its raised scheduling priority (it needs CAP_SYS_NICE, e.g. root). */
+  /** Whether the generator got its raised scheduling priority (it needs CAP_SYS_NICE, e.g. root). */
   prioritised: boolean;
+  /** Which generator sent the requests: the native one, or the Node worker where it could not be built. */
+  generator: GeneratorKind;
   /** Share of the machine's CPU time that was busy during the run (all processes, all cores); Linux only. */
   machineBusyPercent?: number;
 };
@@ -28,21 +34,57 @@ function cpuTimes(): { busy: number; total: number } | undefined {
   }
 }
 
+export type GeneratorKind = "native" | "node";
+
 /*
- * autocannon's overallRate sends each second's requests back to back and then idles, so its "half
- * rate" is full load for half a second. This generator spaces requests evenly to the millisecond (open
- * loop: request i is due at start + i / rate, whether or not earlier ones answered) and measures each from the moment it
- * was due, so a stall is counted against every request it delayed. It runs in a worker thread, away
- * from the servers' event loop, over a fixed number of raw keep-alive sockets, and reads only status
- * lines: it serves bodyless answers (forward auth) only. Its thread asks for a raised priority (nice -10)
- * where allowed: a proxy calling /authz runs on its own host, while here the generator shares two cores
- * with the servers, Redis and PostgreSQL, and a generator waiting for a core would count its own delay as
- * the server's. Whether it got it is reported.
+ * The native generator (bench/native/paced-generator.c) is preferred: against a node:http server that
+ * answers at once, in its own process, the Node worker below measured a p99 of 3 to 8 ms from due time on
+ * a 2-core machine (its 1 ms timer and its own collections), the native one 0.4 to 1.3 ms. It is compiled
+ * once per run with the machine's C compiler; without one (or off Linux, as it uses epoll and timerfd)
+ * the worker is used and the report says so. BENCH_PACED_GENERATOR=node forces the worker, to compare.
+ */
+const NATIVE_SOURCE = path.resolve(__dirname, "../native/paced-generator.c");
+const execFileAsync = promisify(execFile);
+type Native = { binary?: string; unavailable?: string };
+let native: Promise<Native> | undefined;
+
+async function compileNative(): Promise<Native> {
+  if (process.env.BENCH_PACED_GENERATOR === "node") return { unavailable: "BENCH_PACED_GENERATOR=node" };
+  if (process.platform !== "linux") return { unavailable: "not Linux (it uses epoll and timerfd)" };
+  const dir = mkdtempSync(path.join(tmpdir(), "gatehouse-bench-generator-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const binary = path.join(dir, "paced-generator");
+  try {
+    await execFileAsync(process.env.CC ?? "cc", ["-O2", "-Wall", "-o", binary, NATIVE_SOURCE], { timeout: 60_000 });
+    return { binary };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return { unavailable: `no C compiler could build it (${reason})` };
+  }
+}
+
+/** Which generator the paced runs of this bench use, and why not the native one where it is not. */
+export async function pacedGenerator(): Promise<{ kind: GeneratorKind; unavailable?: string }> {
+  native ??= compileNative();
+  const built = await native;
+  return built.binary ? { kind: "native" } : { kind: "node", unavailable: built.unavailable };
+}
+
+/*
+ * The fallback, in a worker thread of the bench process. autocannon's overallRate sends each second's
+ * requests back to back and then idles, so its "half rate" is full load for half a second. This one spaces
+ * requests evenly to the millisecond (open loop: request i is due at start + i / rate, whether or not
+ * earlier ones answered) and measures each from the moment it was due, so a stall is counted against every
+ * request it delayed. It uses a fixed number of raw keep-alive sockets and reads only status lines: it
+ * serves bodyless answers (forward auth) only. Like the native one, it asks for a raised priority (nice
+ * -10) where allowed: a proxy calling /authz runs on its own host, while here the generator shares two
+ * cores with the servers, Redis and PostgreSQL, and a generator waiting for a core would count its own
+ * delay as the server's. Whether it got it is reported.
  */
 const WORKER_SOURCE = `
 const net = require("node:net");
 const { parentPort, workerData } = require("node:worker_threads");
-const { host, port, path, method, headers, rate, seconds, connections, expectStatus, nice } = workerData;
+const { host, port, request: head, rate, seconds, connections, expectStatus, nice } = workerData;
 let prioritised = false;
 try {
   const tid = Number(require("node:fs").readlinkSync("/proc/thread-self").split("/").pop());
@@ -51,8 +93,6 @@ try {
   // Not Linux, or not allowed to raise a priority: the run goes on at the normal one, and says so.
 }
 // Raw keep-alive sockets and one prebuilt request: the generator must be far cheaper than the server.
-const head = [method + " " + path + " HTTP/1.1", "Host: " + host + ":" + port, "Connection: keep-alive",
-  ...Object.entries(headers).map(([k, v]) => k + ": " + v)].join("\\r\\n") + "\\r\\n\\r\\n";
 const request = Buffer.from(head);
 const total = Math.floor(rate * seconds);
 const latencies = [];
@@ -125,25 +165,62 @@ setTimeout(tick, 100);
 
 const GENERATOR_NICE = -10;
 
-export function firePaced(baseUrl: string, target: Target, pace: { rate: number; seconds: number; connections: number }): Promise<PacedRun> {
+type Pace = { rate: number; seconds: number; connections: number };
+type Spec = Pace & { host: string; port: number; path: string; method: string; headers: Record<string, string>; expectStatus: number; nice: number };
+type Figures = Omit<PacedRun, "generator" | "machineBusyPercent">;
+
+export async function firePaced(baseUrl: string, target: Target, pace: Pace): Promise<PacedRun> {
   const url = new URL(target.path, baseUrl);
   assertLocal(url.toString(), "a benchmark target");
   if (target.body !== undefined) throw new Error("the paced generator sends bodyless requests only");
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      host: url.hostname, port: Number(url.port), path: `${url.pathname}${url.search}`, method: target.method, headers: target.headers ?? {},
-      rate: pace.rate, seconds: pace.seconds, connections: pace.connections, expectStatus: target.expectStatus ?? 200, nice: GENERATOR_NICE,
-    },
-  });
+  const spec: Spec = {
+    host: url.hostname === "localhost" ? "127.0.0.1" : url.hostname, port: Number(url.port), path: `${url.pathname}${url.search}`,
+    method: target.method, headers: target.headers ?? {}, ...pace, expectStatus: target.expectStatus ?? 200, nice: GENERATOR_NICE,
+  };
+  const { binary } = await (native ??= compileNative());
+  // The native generator takes IPv4 addresses only; the bench's servers listen on 127.0.0.1.
+  const useNative = binary !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(spec.host);
   const before = cpuTimes();
+  const figures = useNative ? await runNative(binary, spec) : await runWorker(spec);
+  const after = cpuTimes();
+  const run: PacedRun = { ...figures, generator: useNative ? "native" : "node" };
+  // Includes the generator's 100 ms start: a small dilution, the same for both servers.
+  if (before && after && after.total > before.total) run.machineBusyPercent = (100 * (after.busy - before.busy)) / (after.total - before.total);
+  return run;
+}
+
+function requestHead(spec: Spec): string {
+  const lines = [`${spec.method} ${spec.path} HTTP/1.1`, `Host: ${spec.host}:${spec.port}`, "Connection: keep-alive", ...Object.entries(spec.headers).map(([k, v]) => `${k}: ${v}`)];
+  return `${lines.join("\r\n")}\r\n\r\n`;
+}
+
+function runNative(binary: string, spec: Spec): Promise<Figures> {
+  const args = [spec.host, spec.port, spec.rate, spec.seconds, spec.connections, spec.expectStatus, spec.nice].map(String);
   return new Promise((resolve, reject) => {
-    worker.once("message", (run: PacedRun) => {
-      const after = cpuTimes();
+    const child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code !== 0) return reject(new Error(`paced-generator exited with ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as Figures);
+      } catch {
+        reject(new Error(`paced-generator printed no figures: ${out.slice(0, 200)} ${err.trim()}`));
+      }
+    });
+    child.stdin.end(requestHead(spec));
+  });
+}
+
+function runWorker(spec: Spec): Promise<Figures> {
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...spec, request: requestHead(spec) } });
+  return new Promise((resolve, reject) => {
+    worker.once("message", (figures: Figures) => {
       void worker.terminate();
-      // Includes the generator's 100 ms start: a small dilution, the same for both servers.
-      if (before && after && after.total > before.total) run.machineBusyPercent = (100 * (after.busy - before.busy)) / (after.total - before.total);
-      resolve(run);
+      resolve(figures);
     });
     worker.once("error", reject);
   });

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { adminCall } from "../lib/admin-api";
 import { signInSkippingMfa } from "../lib/browser";
-import { authzTarget, databaseUrlOf, gatehouseGroup, seedSignedInUser, spawnBareAuthzServer, spawnChildGatehouse, type ChildServer } from "../lib/child-gatehouse";
+import { authzTarget, databaseUrlOf, gatehouseGroup, seedSignedInUser, spawnBareAuthzServer, spawnChildGatehouse, spawnEmptyServer, type ChildServer } from "../lib/child-gatehouse";
 import { checkTarget, measurePair, spoiled, type Measurement, type PairSettings } from "../lib/load";
 import { benchRedisUrl } from "../lib/local-services";
-import { firePaced, type PacedRun } from "../lib/paced";
+import { firePaced, pacedGenerator, type PacedRun } from "../lib/paced";
 import { checkedSides, describePair, pairSettings } from "../lib/load-scenario";
 import { figure, type ScenarioResult } from "../lib/report";
 import type { BenchContext, LoadSettings, Scenario, Target } from "../lib/scenario";
@@ -18,6 +18,7 @@ const BASELINE_KEY = "bench:authz-probe";
 const OWN_PROCESS_KEY = "bench:authz-own-process-probe";
 
 type Paced = { gatehouse: PacedRun; baseline: PacedRun };
+type OwnProcess = { half: Paced; baselineHalf: Paced; floor: PacedRun };
 type Pace = { rate: number; seconds: number; connections: number };
 
 /**
@@ -33,8 +34,9 @@ function pacedConnections(rate: number, least: number): number {
  * The half-rate runs again with each server in its own process (Gatehouse from dist/, the bare server as
  * plain JS), as they are deployed: in the bench process both servers share one heap, so a collection of
  * garbage made by either stalls both, and a stall of a few ms delays dozens of requests at this rate.
+ * Then the generator's floor: the same pace against a server that answers at once.
  */
-async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; baselineHalf: Pace }): Promise<{ half: Paced; baselineHalf: Paced }> {
+async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; baselineHalf: Pace }): Promise<OwnProcess> {
   const redisUrl = benchRedisUrl();
   const children: ChildServer[] = [];
   try {
@@ -54,7 +56,13 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
       gatehouse: await firePaced(sides.gatehouse.baseUrl, sides.gatehouse.target, pace),
       baseline: await firePaced(sides.baseline.baseUrl, sides.baseline.target, pace),
     });
-    return { half: await both(paces.half), baselineHalf: await both(paces.baselineHalf) };
+    const half = await both(paces.half);
+    const baselineHalf = await both(paces.baselineHalf);
+    const empty = await spawnEmptyServer();
+    children.push(empty);
+    const emptyTarget = { method: "GET", path: "/authz", expectStatus: 200, check: () => undefined } as Target;
+    await firePaced(empty.url, emptyTarget, { ...paces.half, seconds: 1 });
+    return { half, baselineHalf, floor: await firePaced(empty.url, emptyTarget, paces.half) };
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
@@ -102,7 +110,7 @@ async function run(context: BenchContext, settings: LoadSettings): Promise<Scena
   const paced = { gatehouse: await firePaced(context.gatehouseUrl, gatehouse, pace(halfRate)), baseline: await firePaced(context.baselineUrl, baseline, pace(halfRate)) };
   console.log(`${NAME}: half rates with each server in its own process...`);
   const own = await pacedInOwnProcesses(context, { half: pace(halfRate), baselineHalf: pace(baselineHalfRate) });
-  return result(pair, max.gatehouse, max.baseline, { paced, own }, { halfRate, baselineHalfRate });
+  return result(pair, max.gatehouse, max.baseline, { paced, own }, { halfRate, baselineHalfRate }, await generatorNotes(own.floor));
 }
 
 /** How busy the whole machine was during each half-rate run: the generator, both servers, Redis and the kernel share it. */
@@ -112,9 +120,21 @@ function busyNote(paced: Paced, own: Paced): string[] {
   return [`  machine CPU busy during the half-rate runs (all cores): shared ${busy(paced.gatehouse)} / ${busy(paced.baseline)}, own process ${busy(own.gatehouse)} / ${busy(own.baseline)} (gatehouse / baseline)`];
 }
 
+/** Which generator sent the paced requests, and what it measures against a server that does nothing. */
+async function generatorNotes(floor: PacedRun): Promise<string[]> {
+  const generator = await pacedGenerator();
+  const which = generator.kind === "native"
+    ? "paced requests sent by the native generator (bench/native/paced-generator.c: timerfd, epoll, one process)"
+    : `paced requests sent by the Node worker generator (1 ms timer); the native one was not used: ${generator.unavailable ?? "?"}`;
+  return [
+    which,
+    `  its floor at the half rate, against an empty node:http server in its own process: p50 ${floor.latencyP50Ms.toFixed(2)} ms, p99 ${floor.latencyP99Ms.toFixed(1)} ms from due time`,
+  ];
+}
+
 type Rates = { halfRate: number; baselineHalfRate: number };
 
-function result(pair: PairSettings, gatehouse: Measurement, baseline: Measurement, half: { paced: Paced; own: { half: Paced; baselineHalf: Paced } }, rates: Rates): ScenarioResult {
+function result(pair: PairSettings, gatehouse: Measurement, baseline: Measurement, half: { paced: Paced; own: OwnProcess }, rates: Rates, generator: string[]): ScenarioResult {
   const { paced } = half;
   const own = half.own.half;
   const atBaselineHalf = half.own.baselineHalf;
@@ -149,13 +169,18 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       "latency from each request's due time (the goal's figure; includes any delay of the generator, which shares the cores",
       "  with both servers and Redis), and from the moment it was written to the socket (the server alone)",
       runs.every((p) => p.gatehouse.prioritised && p.baseline.prioritised)
-        ? "  the generator's thread ran at nice -10, as a client on its own host would not wait for the servers' CPU"
-        : "  the generator's thread could not raise its priority (needs CAP_SYS_NICE): its own waits for a core count in the due-time p99",
+        ? "  the generator ran at nice -10, as a client on its own host would not wait for the servers' CPU"
+        : "  the generator could not raise its priority (needs CAP_SYS_NICE): its own waits for a core count in the due-time p99",
+      ...generator,
       ...busyNote(paced, own),
       "own process: Gatehouse started from dist/ and bare Express + ioredis (plain JS), each alone in its process as deployed",
       "  (the goal's row); shared process: both servers in the bench process, one heap and one GC",
     ],
-    details: { settings: pair, gatehouse, baseline, halfRate: { ratePerSecond: rates.halfRate, measurement: paced, ownProcess: own }, baselineHalfRate: { ratePerSecond: rates.baselineHalfRate, ownProcess: atBaselineHalf } },
+    details: {
+      settings: pair, gatehouse, baseline,
+      halfRate: { ratePerSecond: rates.halfRate, measurement: paced, ownProcess: own, generatorFloor: half.own.floor },
+      baselineHalfRate: { ratePerSecond: rates.baselineHalfRate, ownProcess: atBaselineHalf },
+    },
   };
   if (problems.length > 0) outcome.invalid = problems.join("; ");
   return outcome;
@@ -166,8 +191,8 @@ export const authz: Scenario = {
   description: "forward-auth session check against bare Express + ioredis",
   budgetSeconds: (settings) => {
     const pair = pairSettings(settings, DEFAULT_DURATION);
-    // Plus the own-process runs at both half rates: two child processes started, 1 s warm-up each, four runs.
-    return 2 * (pair.warmup + pair.duration) + 3 * pair.duration + 60;
+    // Plus the own-process runs at both half rates and the generator's floor: three child processes, five runs.
+    return 2 * (pair.warmup + pair.duration) + 4 * pair.duration + 60;
   },
   run,
 };
