@@ -22,6 +22,13 @@ const DAY_SECONDS = 24 * 60 * 60;
 export const SCOPES = ["openid", "email", "profile", "groups"];
 export const INTERACTION_PATH = "/oidc/interaction";
 
+type OwnedBy = { clientId?: string };
+
+/** Whether the token was issued to the client asking about it; every client of ours authenticates (no public clients). */
+function ownToken(client: OwnedBy, token: OwnedBy): boolean {
+  return client.clientId !== undefined && token.clientId === client.clientId;
+}
+
 /** Told when a user confirmed RP-initiated logout of the provider session bound to `gatehouseSessionId`. */
 export type RpLogoutListener = (ended: { gatehouseSessionId: string; session: Session | undefined; response: ServerResponse }) => Promise<void>;
 
@@ -105,7 +112,10 @@ export function createOpenIdProvider(deps: OpenIdProviderDeps) {
             ctx.body = signedOutPage();
           },
         },
-        revocation: { enabled: true },
+        // Both only for the app's own tokens: an app's backend may check or revoke what its front end holds,
+        // never another app's: a token of another app is answered as inactive, and a request to revoke one is ignored.
+        revocation: { enabled: true, allowedPolicy: async (_ctx: OidcContext, client: OwnedBy, token: OwnedBy) => ownToken(client, token) },
+        introspection: { enabled: true, allowedPolicy: async (_ctx: OidcContext, client: OwnedBy, token: OwnedBy) => ownToken(client, token) },
         userinfo: { enabled: true },
         resourceIndicators: { enabled: false },
         pushedAuthorizationRequests: { enabled: false },
