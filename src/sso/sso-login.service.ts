@@ -57,7 +57,12 @@ const FAILING_AFTER = 3;
 const failuresKey = (connectionId: string) => `sso-failures:${connectionId}`;
 
 // SAML AuthnContextClassRefs that mean more than one factor (REFEDS MFA, and the multi-factor classes of SAML 2.0).
-const MFA_CONTEXTS = [/refeds\.org\/profile\/mfa/i, /MobileTwoFactor/i, /TimeSyncToken/i, /multifactor/i];
+/**
+ * Authentication contexts (SAML AuthnContextClassRef, OIDC acr) that name more than one factor: REFEDS MFA,
+ * SAML's MobileTwoFactor and TimeSyncToken classes, OpenID PAPE multi-factor, Entra's multipleauthn and the
+ * multifactor classes of several IdPs. They are read from the signed assertion or the verified ID token only.
+ */
+const MFA_CONTEXTS = [/refeds\.org\/profile\/mfa/i, /MobileTwoFactor/i, /TimeSyncToken/i, /multi-?factor/i, /claims\/multipleauthn$/i];
 
 /**
  * The protocol-neutral end of an SSO login: which tenant and connection a login goes through, the
@@ -154,7 +159,7 @@ export function createSsoLoginService(deps: Deps) {
         tenant,
         method,
         assurance: assuranceOf(auth),
-        amr: auth.amr,
+        amr: sessionAmrOf(auth),
         ip: client.ip,
         userAgent: client.userAgent ?? "",
         sso,
@@ -209,6 +214,14 @@ export function assuranceOf(auth: Pick<SsoAuthentication, "amr" | "sso">): Sessi
   if (auth.amr.includes("mfa")) return "aal2";
   const context = auth.sso.authnContext ?? "";
   return MFA_CONTEXTS.some((pattern) => pattern.test(context)) ? "aal2" : "aal1";
+}
+
+/**
+ * The session's amr: the IdP's values, plus `mfa` when only its authentication context (an OIDC `acr`) said
+ * more than one factor, so that apps reading `amr` see the second factor `acr` reports (`mfa` for any).
+ */
+function sessionAmrOf(auth: Pick<SsoAuthentication, "amr" | "sso">): string[] {
+  return assuranceOf(auth) === "aal2" && !auth.amr.includes("mfa") ? [...auth.amr, "mfa"] : auth.amr;
 }
 
 export type SsoLoginService = ReturnType<typeof createSsoLoginService>;

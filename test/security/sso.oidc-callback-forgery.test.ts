@@ -2,24 +2,17 @@
 // injection, IdP mix-up) used to sign a victim in as the attacker, or the attacker in as the victim.
 // Every refusal must be a 4xx page: no redirect, no session cookie, no user created (the tenants here
 // provision just in time, so a check that let the callback through would create one), the reason audited.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { CookieBrowser } from "../support/login-helpers";
-import { startTestOp, type TestOp } from "../support/oidc-op";
+import type { TestOp } from "../support/oidc-op";
 import { callbackFor, deliver, GATEHOUSE_URL, oidcTenant, outcomeOf, refused, type OidcTenant } from "../support/oidc-login";
+import { verifiedLogin, withOidcSso } from "../support/oidc-sso-setup";
 
 let t: TestApp;
 let op: TestOp;
+withOidcSso((started) => void ({ t, op } = started));
 
-beforeAll(async () => {
-  op = await startTestOp();
-  t = await startTestApp({ PUBLIC_URL: GATEHOUSE_URL });
-});
-afterAll(async () => {
-  await t.close();
-  await op.close();
-});
-
-const login = (sub = "mallory") => ({ account: { sub, email: `${sub}@oidc.example`, email_verified: true } });
+const login = (sub = "mallory") => verifiedLogin(sub);
 const jitTenant = (): Promise<OidcTenant> => oidcTenant(t, op, { provisioning: "jit" });
 const withParam = (url: URL, name: string, value: string | null) => {
   const copy = new URL(url);

@@ -2,24 +2,16 @@
 // Each browser may keep a few flows in flight (one per tab); a callback must find its own flow's binding
 // in that browser's cookie, a refused callback must leave the victim's pending flows alone, and beyond the
 // cap only the oldest flow is dropped.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { CookieBrowser, setCookiesOf } from "../support/login-helpers";
-import { startTestOp, type TestOp } from "../support/oidc-op";
-import { callbackFor, deliver, GATEHOUSE_URL, oidcTenant, outcomeOf, refused, sessionCookieOf, type OidcTenant } from "../support/oidc-login";
+import type { TestOp } from "../support/oidc-op";
+import { callbackFor, deliver, oidcTenant, outcomeOf, refused, sessionCookieOf, type OidcTenant } from "../support/oidc-login";
+import { verifiedLogin, withOidcSso } from "../support/oidc-sso-setup";
 
 let t: TestApp;
 let op: TestOp;
+withOidcSso((started) => void ({ t, op } = started));
 
-beforeAll(async () => {
-  op = await startTestOp();
-  t = await startTestApp({ PUBLIC_URL: GATEHOUSE_URL });
-});
-afterAll(async () => {
-  await t.close();
-  await op.close();
-});
-
-const login = (sub: string) => ({ account: { sub, email: `${sub}@oidc.example`, email_verified: true } });
 const jitTenant = (): Promise<OidcTenant> => oidcTenant(t, op, { provisioning: "jit" });
 const TXN = "gh_oidc_txn";
 const emailsOf = async (tenant: OidcTenant) =>
@@ -30,8 +22,8 @@ describe("a callback delivered to another browser", () => {
   it("is refused even when that browser has logins of its own in flight, and those still finish", async () => {
     const tenant = await jitTenant();
     const victim = new CookieBrowser(t.app);
-    const victimFlows = [await callbackFor(op, victim, tenant.slug, login("victim")), await callbackFor(op, victim, tenant.slug, login("victim"))];
-    const planted = await callbackFor(op, new CookieBrowser(t.app), tenant.slug, login("mallory"));
+    const victimFlows = [await callbackFor(op, victim, tenant.slug, verifiedLogin("victim")), await callbackFor(op, victim, tenant.slug, verifiedLogin("victim"))];
+    const planted = await callbackFor(op, new CookieBrowser(t.app), tenant.slug, verifiedLogin("mallory"));
 
     const res = await deliver(victim, planted);
     expect(await outcomeOf(t, tenant, res)).toEqual(refused(400, "browser_mismatch"));
@@ -45,9 +37,9 @@ describe("a callback delivered to another browser", () => {
   it("is refused from the attacker's browser full of its own bindings", async () => {
     // The attacker holds the binding cookie of several flows and steals the victim's callback URL.
     const tenant = await jitTenant();
-    const stolen = await callbackFor(op, new CookieBrowser(t.app), tenant.slug, login("victim"));
+    const stolen = await callbackFor(op, new CookieBrowser(t.app), tenant.slug, verifiedLogin("victim"));
     const attacker = new CookieBrowser(t.app);
-    for (let i = 0; i < 4; i++) await callbackFor(op, attacker, tenant.slug, login("mallory"));
+    for (let i = 0; i < 4; i++) await callbackFor(op, attacker, tenant.slug, verifiedLogin("mallory"));
     const res = await deliver(attacker, stolen);
     expect(await outcomeOf(t, tenant, res)).toEqual(refused(400, "browser_mismatch"));
   });
@@ -56,7 +48,7 @@ describe("a callback delivered to another browser", () => {
     // The transaction cookie alone does not bind: it must come with the browser id the flow began under.
     const tenant = await jitTenant();
     const victim = new CookieBrowser(t.app);
-    const callback = await callbackFor(op, victim, tenant.slug, login("victim"));
+    const callback = await callbackFor(op, victim, tenant.slug, verifiedLogin("victim"));
     const attacker = new CookieBrowser(t.app);
     await attacker.get("/login");
     for (const [name, value] of victim.cookies) if (name.endsWith(TXN)) attacker.cookies.set(name, value);
@@ -69,8 +61,8 @@ describe("the flows of one browser", () => {
   it("are each single use: replaying a finished tab's callback is refused and the other tab still signs in", async () => {
     const tenant = await jitTenant();
     const browser = new CookieBrowser(t.app);
-    const first = await callbackFor(op, browser, tenant.slug, login("tabs"));
-    const second = await callbackFor(op, browser, tenant.slug, login("tabs"));
+    const first = await callbackFor(op, browser, tenant.slug, verifiedLogin("tabs"));
+    const second = await callbackFor(op, browser, tenant.slug, verifiedLogin("tabs"));
     expect((await deliver(browser, first)).status).toBe(303);
     const replay = await deliver(browser, first);
     expect(replay.status).toBe(400);
@@ -82,7 +74,7 @@ describe("the flows of one browser", () => {
     const tenant = await jitTenant();
     const browser = new CookieBrowser(t.app);
     const callbacks: URL[] = [];
-    for (let i = 0; i < 6; i++) callbacks.push(await callbackFor(op, browser, tenant.slug, login("many-tabs")));
+    for (let i = 0; i < 6; i++) callbacks.push(await callbackFor(op, browser, tenant.slug, verifiedLogin("many-tabs")));
     const oldest = await deliver(browser, callbacks[0]!);
     expect(await outcomeOf(t, tenant, oldest)).toEqual(refused(400, "browser_mismatch"));
     for (const callback of callbacks.slice(1).reverse()) {
@@ -105,7 +97,7 @@ describe("a tampered binding cookie", () => {
   it("counts as none: a 4xx refusal, never an error page or a sign-in", async () => {
     const tenant = await jitTenant();
     const browser = new CookieBrowser(t.app);
-    const callback = await callbackFor(op, browser, tenant.slug, login("tamper"));
+    const callback = await callbackFor(op, browser, tenant.slug, verifiedLogin("tamper"));
     const name = [...browser.cookies.keys()].find((cookie) => cookie.endsWith(TXN))!;
     const genuine = browser.cookies.get(name)!;
     // Its genuine binding hidden among more entries than we ever write.

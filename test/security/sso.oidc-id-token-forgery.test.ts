@@ -2,23 +2,16 @@
 // malicious IdP proxy, a token minted for another client, a replayed old token) to sign in as someone else.
 // The test OP is real oidc-provider; only its token response is rewritten. Every refusal must be a 4xx
 // page: no redirect, no session cookie, no user created (JIT tenants), the reason audited.
-import { startTestApp, type TestApp } from "../support/harness";
+import type { TestApp } from "../support/harness";
 import { startTestOp, type IdTokenForgery, type TestOp } from "../support/oidc-op";
-import { GATEHOUSE_URL, oidcLogin, oidcTenant, outcomeOf, refused } from "../support/oidc-login";
+import { oidcLogin, oidcTenant, outcomeOf, refused } from "../support/oidc-login";
+import { verifiedLogin, withOidcSso } from "../support/oidc-sso-setup";
 
 let t: TestApp;
 let op: TestOp;
+withOidcSso((started) => void ({ t, op } = started));
 
-beforeAll(async () => {
-  op = await startTestOp();
-  t = await startTestApp({ PUBLIC_URL: GATEHOUSE_URL });
-});
-afterAll(async () => {
-  await t.close();
-  await op.close();
-});
-
-const login = { account: { sub: "mallory", email: "mallory@oidc.example", email_verified: true } };
+const login = verifiedLogin("mallory");
 
 async function loginWithForgedIdToken(forgery: IdTokenForgery | ((clientId: string) => IdTokenForgery), idp = op) {
   const tenant = await oidcTenant(t, idp, { provisioning: "jit" });

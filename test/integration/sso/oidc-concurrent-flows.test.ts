@@ -2,28 +2,20 @@
 // whatever the order in which the tabs come back from the IdP; beyond the cap the oldest flow drops.
 import { startTestApp, type TestApp } from "../../support/harness";
 import { CookieBrowser } from "../../support/login-helpers";
-import { startTestOp, type TestOp } from "../../support/oidc-op";
-import { callbackFor, deliver, failureReasons, GATEHOUSE_URL, oidcTenant, sessionCookieOf, type OidcTenant } from "../../support/oidc-login";
+import type { TestOp } from "../../support/oidc-op";
+import { callbackFor, deliver, failureReasons, oidcTenant, sessionCookieOf, type OidcTenant } from "../../support/oidc-login";
+import { verifiedLogin, withOidcSso } from "../../support/oidc-sso-setup";
 
 let t: TestApp;
 let op: TestOp;
+withOidcSso((started) => void ({ t, op } = started));
 
-beforeAll(async () => {
-  op = await startTestOp();
-  t = await startTestApp({ PUBLIC_URL: GATEHOUSE_URL });
-});
-afterAll(async () => {
-  await t.close();
-  await op.close();
-});
-
-const login = (sub: string) => ({ account: { sub, email: `${sub}@oidc.example`, email_verified: true } });
 const jitTenant = (): Promise<OidcTenant> => oidcTenant(t, op, { provisioning: "jit" });
 
 /** Begins one login per return_to in `browser` (tab after tab) and signs in at the OP for each; the callbacks are not yet followed. */
 async function pendingFlows(browser: CookieBrowser, slug: string, tabs: string[]): Promise<URL[]> {
   const callbacks: URL[] = [];
-  for (const tab of tabs) callbacks.push(await callbackFor(op, browser, slug, login("two-tabs"), `/account?tab=${tab}`));
+  for (const tab of tabs) callbacks.push(await callbackFor(op, browser, slug, verifiedLogin("two-tabs"), `/account?tab=${tab}`));
   return callbacks;
 }
 

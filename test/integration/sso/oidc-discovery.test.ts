@@ -4,6 +4,7 @@ import { ManualClock, startTestApp, type TestApp } from "../../support/harness";
 import { CookieBrowser } from "../../support/login-helpers";
 import { startTestOp, type TestOp } from "../../support/oidc-op";
 import { callbackFor, deliver, failureReasons, GATEHOUSE_URL, oidcLogin, oidcTenant, outcomeOf, refused } from "../../support/oidc-login";
+import { verifiedLogin } from "../../support/oidc-sso-setup";
 import { systemClock } from "../../../src/platform/clock";
 import { DISCOVERY_TTL_MS, createIssuerCache } from "../../../src/sso/oidc/oidc-issuers";
 
@@ -18,8 +19,6 @@ afterAll(async () => {
   await t.close();
 });
 
-const login = (sub: string) => ({ account: { sub, email: `${sub}@oidc.example`, email_verified: true } });
-
 describe("the discovery cache", () => {
   let op: TestOp;
   beforeAll(async () => {
@@ -32,14 +31,14 @@ describe("the discovery cache", () => {
     const other = await oidcTenant(t, op, { provisioning: "jit" }); // another connection to the same issuer
     const afterSave = op.count(DISCOVERY); // the admin API checked discovery on save, outside the cache
 
-    expect((await oidcLogin(t, op, tenant.slug, login("first"))).res.status).toBe(303);
-    expect((await oidcLogin(t, op, tenant.slug, login("second"))).res.status).toBe(303);
-    expect((await oidcLogin(t, op, other.slug, login("third"))).res.status).toBe(303);
+    expect((await oidcLogin(t, op, tenant.slug, verifiedLogin("first"))).res.status).toBe(303);
+    expect((await oidcLogin(t, op, tenant.slug, verifiedLogin("second"))).res.status).toBe(303);
+    expect((await oidcLogin(t, op, other.slug, verifiedLogin("third"))).res.status).toBe(303);
     expect(op.count(DISCOVERY)).toBe(afterSave + 1);
     expect(op.count("/jwks")).toBe(1);
 
     clock.advance(DISCOVERY_TTL_MS + 1000);
-    expect((await oidcLogin(t, op, tenant.slug, login("fourth"))).res.status).toBe(303);
+    expect((await oidcLogin(t, op, tenant.slug, verifiedLogin("fourth"))).res.status).toBe(303);
     expect(op.count(DISCOVERY)).toBe(afterSave + 2);
   });
 });
@@ -69,7 +68,7 @@ describe("an IdP that cannot be discovered", () => {
   it("refuses a callback when the document expired meanwhile and cannot be fetched again", async () => {
     const tenant = await oidcTenant(t, op, { provisioning: "jit" });
     const browser = new CookieBrowser(t.app);
-    const callback = await callbackFor(op, browser, tenant.slug, login("late"));
+    const callback = await callbackFor(op, browser, tenant.slug, verifiedLogin("late"));
     clock.advance(DISCOVERY_TTL_MS + 1000);
     op.failDiscovery(true);
     const res = await deliver(browser, callback);

@@ -1,21 +1,14 @@
 // A tenant's users sign in through the tenant's OpenID Provider (a real oidc-provider on 127.0.0.1):
 // code flow with PKCE, linking by verified email or JIT provisioning, and the session that results.
-import { startTestApp, type TestApp } from "../../support/harness";
+import type { TestApp } from "../../support/harness";
 import { adminApi, CookieBrowser, createUser } from "../../support/login-helpers";
 import { startTestOp, type TestOp } from "../../support/oidc-op";
 import { callbackFor, deliver, failureReasons, GATEHOUSE_URL, oidcLogin, oidcTenant, outcomeOf, refused, sessionCookieOf, startSso, userCount } from "../../support/oidc-login";
+import { withOidcSso } from "../../support/oidc-sso-setup";
 
 let t: TestApp;
 let op: TestOp;
-
-beforeAll(async () => {
-  op = await startTestOp();
-  t = await startTestApp({ PUBLIC_URL: GATEHOUSE_URL });
-});
-afterAll(async () => {
-  await t.close();
-  await op.close();
-});
+withOidcSso((started) => void ({ t, op } = started));
 
 const db = () => t.container.infra.db;
 const account = (sub: string, email: string, extra: Record<string, unknown> = {}) =>
