@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-const HOST = "127.0.0.1";
+export const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 20_000;
 
 export type RedisAddress = { host: string; port: number };
@@ -53,6 +53,13 @@ export class RedisProcess {
     return `redis-server :${this.port}\n  ${this.log.join("\n  ")}`;
   }
 
+  /** SIGKILL, as a crash would: no shutdown, no goodbye to clients or replicas. Resolves once it exited. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGKILL");
+    await this.exited;
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill("SIGTERM");
@@ -64,7 +71,7 @@ export class RedisProcess {
   }
 }
 
-function startRedisServer(port: number, dir: string, args: string[]): RedisProcess {
+export function startRedisServer(port: number, dir: string, args: string[]): RedisProcess {
   const child = spawn(
     "redis-server",
     [...args, "--port", String(port), "--bind", HOST, "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"],
@@ -74,7 +81,7 @@ function startRedisServer(port: number, dir: string, args: string[]): RedisProce
 }
 
 /** Distinct free TCP ports on 127.0.0.1, all held open together so that none is handed out twice. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
       const server = net.createServer();
@@ -93,8 +100,8 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
   return stdout.trim();
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -102,7 +109,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>): Promise<v
   }
 }
 
-async function failedStart(processes: RedisProcess[], dir: string, error: unknown): Promise<never> {
+export async function failedStart(processes: RedisProcess[], dir: string, error: unknown): Promise<never> {
   await Promise.all(processes.map((p) => p.stop()));
   await rm(dir, { recursive: true, force: true });
   throw new Error(`local Redis did not start: ${(error as Error).message}\n${processes.map((p) => p.logTail).join("\n")}`, { cause: error });

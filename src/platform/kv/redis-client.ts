@@ -71,8 +71,16 @@ export function createRedisSentinelClient(target: Extract<RedisTarget, { mode: "
     // A demoted master answers writes with READONLY while our socket stays open: reconnect (asking
     // the sentinels again) and resend, since the write was refused, not applied.
     reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
+    // A failover that leaves the old master running (SENTINEL FAILOVER, a partition) does not close our
+    // socket, and the sentinels demote that master only seconds later (8 s and more in the test): writes
+    // meanwhile land there and are discarded when it resyncs as a replica. Subscribing to the sentinels'
+    // +switch-master makes the client drop the old master as soon as the sentinels switch.
+    failoverDetector: true,
   });
   if (options.onError) redis.on("error", options.onError);
+  // quit() ends the client without disconnecting its connector, whose failover-detector subscriptions
+  // to the sentinels would stay open (and keep the process alive); disconnect() releases them.
+  redis.on("end", () => redis.disconnect());
   return redis;
 }
 

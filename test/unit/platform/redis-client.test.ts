@@ -36,6 +36,8 @@ describe("createRedisConnection", () => {
         sentinelCommandTimeout: 700,
         maxRetriesPerRequest: 1,
         connectionName: "gatehouse",
+        // Follows a failover that leaves the old master up (test/integration/kv/redis-sentinel-failover.test.ts).
+        failoverDetector: true,
       });
     } finally {
       client.disconnect();
