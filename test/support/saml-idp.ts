@@ -1,9 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
+import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
 import * as samlify from "samlify";
+import * as xmlenc from "xml-encryption";
 
 // A real SAML IdP for tests: samlify parses (and verifies) Gatehouse's AuthnRequests and signs the responses.
 // samlify insists on a schema validator; XML well-formedness is all this test peer needs to trust its input.
@@ -60,9 +63,28 @@ export const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 /** What gets signed: the assertion (what Gatehouse requires), both, only the Response, or nothing. */
 export type SignMode = "assertion" | "both" | "response" | "none";
 
+/** XML Encryption algorithms a test IdP may encrypt an assertion with. */
+export const RSA_OAEP = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" as const;
+export const RSA_1_5 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5" as const;
+export const AES256_GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm" as const;
+export const AES128_GCM = "http://www.w3.org/2009/xmlenc11#aes128-gcm" as const;
+export const AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc" as const;
+export const AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc" as const;
+export const TRIPLEDES_CBC = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc" as const;
+
+/** How the IdP encrypts the assertion (after signing it, as IdPs do): RSA-OAEP and AES-256-GCM unless set. */
+export type AssertionEncryption = {
+  /** The certificate encrypted to; the SP metadata's encryption certificate unless set (another: a stranger's key). */
+  certificate?: string;
+  keyTransport?: xmlenc.KeyEncryptionAlgorithm;
+  content?: xmlenc.EncryptionAlgorithm;
+};
+
 export type RespondOptions = {
   user: SamlUser;
   sign?: SignMode;
+  /** Encrypt the assertion (an EncryptedAssertion in the Response); a signed Response is signed over it. */
+  encrypt?: AssertionEncryption;
   /** Another IdP whose key signs (its certificate goes into KeyInfo): a forger. */
   signer?: TestSamlIdp;
   set?: Partial<ResponseFields>;
@@ -151,21 +173,28 @@ export class TestSamlIdp {
 
   /** A base64 SAMLResponse for this SP; InResponseTo set when `request` is given, else unsolicited. */
   async respond(spMetadataXml: string, request: Pick<ParsedRequest, "requestId"> | null, options: RespondOptions): Promise<string> {
-    const sp = this.sp(spMetadataXml, options.sign === "both");
+    // With encryption, the Response is signed here after encrypting, not by samlify before.
+    const sp = this.sp(spMetadataXml, options.sign === "both" && !options.encrypt);
     const acsUrl = sp.entityMeta.getAssertionConsumerService("post") as string;
     const fields = defaultFields(this.entityId, sp.entityMeta.getEntityID(), acsUrl, request?.requestId ?? null, options.set);
     const xml = responseXml(fields, options.user);
     const signer = options.signer ?? this;
     const sign = options.sign ?? "assertion";
-    if (sign === "none") return Buffer.from(xml).toString("base64");
-    if (sign === "response") {
-      return samlify.SamlLib.constructSAMLSignature({
-        rawSamlMessage: xml, privateKey: signer.keys.privateKey, signingCert: signer.keys.certificate.replace(/-----[A-Z ]+-----|\s+/g, ""), isMessageSigned: true,
-        signatureAlgorithm: options.signatureAlgorithm ?? RSA_SHA256,
-        signatureConfig: { prefix: "ds", location: { reference: "/*[local-name(.)='Response']/*[local-name(.)='Issuer']", action: "after" } },
-      } as never) as string;
+    if (options.encrypt) {
+      // Sign the assertion, encrypt it, then sign the Response over the EncryptedAssertion (as ADFS and Okta do).
+      const assertionSigned = sign === "assertion" || sign === "both" ? decodeResponse(await this.respondSigned(sp, fields, xml, signer, options.signatureAlgorithm)) : xml;
+      const encrypted = await encryptAssertion(assertionSigned, options.encrypt.certificate ?? spEncryptionCertificate(spMetadataXml), options.encrypt);
+      if (sign === "response" || sign === "both") return signWholeResponse(encrypted, signer, options.signatureAlgorithm);
+      return Buffer.from(encrypted).toString("base64");
     }
-    const response = await signer.signingWith(options.signatureAlgorithm).createLoginResponse(sp, { extract: { request: { id: fields.inResponseTo ?? "" } } }, "post", {}, {
+    if (sign === "none") return Buffer.from(xml).toString("base64");
+    if (sign === "response") return signWholeResponse(xml, signer, options.signatureAlgorithm);
+    return this.respondSigned(sp, fields, xml, signer, options.signatureAlgorithm);
+  }
+
+  /** samlify signs the assertion (and the Response too when the SP metadata object wants it). */
+  private async respondSigned(sp: samlify.ServiceProviderInstance, fields: ResponseFields, xml: string, signer: TestSamlIdp, algorithm: string | undefined): Promise<string> {
+    const response = await signer.signingWith(algorithm).createLoginResponse(sp, { extract: { request: { id: fields.inResponseTo ?? "" } } }, "post", {}, {
       customTagReplacement: () => ({ id: fields.responseId, context: xml }),
     });
     return response.context;
@@ -289,6 +318,79 @@ function logoutResponseXml(f: LogoutFields, inResponseTo: string, status: string
     `<samlp:Status><samlp:StatusCode Value="${esc(status)}"/></samlp:Status>`,
     `</samlp:LogoutResponse>`,
   ].join("");
+}
+
+/** Signs the Response as a whole (its signature after its Issuer), base64. */
+function signWholeResponse(xml: string, signer: TestSamlIdp, algorithm: string | undefined): string {
+  return samlify.SamlLib.constructSAMLSignature({
+    rawSamlMessage: xml, privateKey: signer.keys.privateKey, signingCert: signer.keys.certificate.replace(/-----[A-Z ]+-----|\s+/g, ""), isMessageSigned: true,
+    signatureAlgorithm: algorithm ?? RSA_SHA256,
+    signatureConfig: { prefix: "ds", location: { reference: "/*[local-name(.)='Response']/*[local-name(.)='Issuer']", action: "after" } },
+  } as never) as string;
+}
+
+const SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:2.0:assertion";
+const MD = "urn:oasis:names:tc:SAML:2.0:metadata";
+const DSIG_NS = "http://www.w3.org/2000/09/xmldsig#";
+const encrypt = promisify(xmlenc.encrypt);
+
+/** The certificate of the SP metadata's KeyDescriptor use="encryption", as PEM. */
+export function spEncryptionCertificate(spMetadataXml: string): string {
+  const doc = new DOMParser().parseFromString(spMetadataXml, "text/xml");
+  const descriptor = Array.from(doc.getElementsByTagNameNS(MD, "KeyDescriptor")).find((d) => d.getAttribute("use") === "encryption");
+  const base64 = descriptor?.getElementsByTagNameNS(DSIG_NS, "X509Certificate")[0]?.textContent?.replace(/\s+/g, "");
+  if (!base64) throw new Error("the SP metadata has no encryption certificate");
+  return `-----BEGIN CERTIFICATE-----\n${base64.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * Replaces the Response's Assertion with an EncryptedAssertion: the assertion (namespaces included, signature
+ * and all) encrypted with a fresh content key, that key encrypted to `certificate` (xml-encryption).
+ */
+async function encryptAssertion(responseXml: string, certificate: string, options: AssertionEncryption): Promise<string> {
+  const doc = new DOMParser().parseFromString(responseXml, "text/xml");
+  const assertion = doc.getElementsByTagNameNS(SAML_ASSERTION_NS, "Assertion")[0];
+  if (!assertion) throw new Error("no assertion to encrypt");
+  const plaintext = new XMLSerializer().serializeToString(assertion);
+  const encryptedData = await encrypt(plaintext, {
+    rsa_pub: new X509Certificate(certificate).publicKey.export({ type: "spki", format: "pem" }), pem: certificate,
+    keyEncryptionAlgorithm: options.keyTransport ?? RSA_OAEP, encryptionAlgorithm: options.content ?? AES256_GCM,
+    disallowEncryptionWithInsecureAlgorithm: false, warnInsecureAlgorithm: false,
+  });
+  const wrapper = new DOMParser().parseFromString(`<saml:EncryptedAssertion xmlns:saml="${SAML_ASSERTION_NS}">${encryptedData}</saml:EncryptedAssertion>`, "text/xml").documentElement!;
+  assertion.parentNode!.replaceChild(doc.importNode(wrapper, true), assertion);
+  return new XMLSerializer().serializeToString(doc);
+}
+
+/**
+ * Encrypts the assertion of a response with xmlsec1 (independent of xml-encryption, as Shibboleth-style IdPs
+ * do): AES-256-CBC content, its key encrypted to `certificate` with RSA-OAEP, inside an EncryptedAssertion.
+ */
+export function encryptAssertionWithXmlsec(samlResponse: string, certificate: string): string {
+  const template = [
+    `<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">`,
+    `<xenc:EncryptionMethod Algorithm="${AES256_CBC}"/>`,
+    `<ds:KeyInfo xmlns:ds="${DSIG_NS}"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="${RSA_OAEP}"/>`,
+    `<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>`,
+    `<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>`,
+  ].join("");
+  const dir = mkdtempSync(path.join(tmpdir(), "gatehouse-xmlsec-enc-"));
+  try {
+    writeFileSync(path.join(dir, "sp.pem"), certificate);
+    writeFileSync(path.join(dir, "template.xml"), template);
+    // libxml2 writes the encrypted element without the namespaces it inherits: declare saml: on the assertion
+    // itself, as IdPs do (exclusive canonicalisation, and so the signature, is the same either way).
+    writeFileSync(path.join(dir, "response.xml"), decodeResponse(samlResponse).replace("<saml:Assertion ", `<saml:Assertion xmlns:saml="${SAML_ASSERTION_NS}" `));
+    execFileSync("xmlsec1", [
+      "--encrypt", "--pubkey-cert-pem", "sp.pem", "--session-key", "aes-256", "--xml-data", "response.xml",
+      "--node-name", `${SAML_ASSERTION_NS}:Assertion`, "--output", "out.xml", "template.xml",
+    ], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const xml = readFileSync(path.join(dir, "out.xml"), "utf8")
+      .replace(/<xenc:EncryptedData[\s\S]*<\/xenc:EncryptedData>/, (data) => `<saml:EncryptedAssertion>${data}</saml:EncryptedAssertion>`);
+    return Buffer.from(xml, "utf8").toString("base64");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** samlify's redirect URL, or its POST context turned into the form a browser would post. */

@@ -12,8 +12,12 @@ import { connectionOfIssuer, type IssuerConnectionDeps } from "./issuer-connecti
 import { readPostedResponse, type PostedResponse } from "./response-envelope";
 import { samlAuthentication } from "./saml-claims";
 import { spEndpoints } from "./saml-settings";
+import type { SpSigningKey } from "./sp-signing-key";
 
-type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator"> & IssuerConnectionDeps;
+type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator"> & IssuerConnectionDeps & {
+  /** The SP's encryption key pair: IdPs encrypt assertions to its certificate (SP metadata). */
+  spEncryptionKey(): Promise<SpSigningKey>;
+};
 type Target = { tenant: TenantRow; connection: SsoConnectionRow };
 /** Which login a response belongs to: found through its InResponseTo, or unsolicited. */
 type Correlation = { connection: SsoConnectionRow; requestId: string | null; returnTo: string };
@@ -75,7 +79,8 @@ async function authenticate(deps: AcsDeps, where: Target, envelope: PostedRespon
   const expected: Expected = { endpoints, idpEntityId, requestId, now };
   // Parsing, signatures and every check of the Response and assertion: the CPU-heavy part, off the event loop.
   const { idpEntityId: entity, ssoUrl, sloUrl, certificates } = where.connection;
-  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection: { idpEntityId: entity, ssoUrl, sloUrl, certificates }, expected });
+  const decryptionKeyPem = (await deps.spEncryptionKey()).privateKeyPem;
+  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection: { idpEntityId: entity, ssoUrl, sloUrl, certificates }, expected, decryptionKeyPem });
   if (!outcome.ok) throw new SsoRefused(outcome.reason);
   const { assertion } = outcome;
   await acceptAssertionOnce(deps.kv, { connectionId: where.connection.id, assertionId: assertion.id, refusedAfter: assertion.refusedAfter, now });

@@ -9,6 +9,8 @@ export type SamlClientInput = {
   connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates">;
   /** Signs outgoing requests (AuthnRequest, LogoutRequest); not needed to validate responses. */
   key?: SpSigningKey;
+  /** The SP's encryption private key (PEM), for a response carrying an EncryptedAssertion. */
+  decryptionKey?: string;
   /** The posted Response has a signature of its own: then it must verify too, not only the assertion's. */
   responseSigned?: boolean;
   /** The ID the next generated request gets (the flow store already knows it). */
@@ -42,6 +44,8 @@ export function samlClient(input: SamlClientInput): SAML {
     idpIssuer: connection.idpEntityId ?? undefined,
     idpCert: connection.certificates,
     ...(key ? { privateKey: key.privateKeyPem, publicCert: key.certificatePem } : {}),
+    // node-saml decrypts an EncryptedAssertion and requires the decrypted assertion's signature like a plain one's.
+    ...(input.decryptionKey ? { decryptionPvk: input.decryptionKey } : {}),
     signatureAlgorithm: "sha256",
     wantAssertionsSigned: true,
     wantAuthnResponseSigned: input.responseSigned === true,

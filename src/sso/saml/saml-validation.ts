@@ -1,6 +1,7 @@
 import type { SsoConnectionRow } from "../connection.store";
 import { SsoRefused } from "../sso-errors";
 import { checkAssertion, checkResponse, type CheckedAssertion, type Expected } from "./assertion-checks";
+import { checkEncryptedAssertions } from "./encrypted-assertion";
 import { verifiedAssertionXml } from "./node-saml-validation";
 import { parseResponseEnvelope } from "./response-envelope";
 import { samlClient } from "./saml-client";
@@ -12,6 +13,8 @@ export type ValidationRequest = {
   encoded: string;
   connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates">;
   expected: Expected;
+  /** The SP's encryption private key (PEM): decrypts an EncryptedAssertion; never logged, never returned. */
+  decryptionKeyPem?: string;
 };
 
 export type ValidationOutcome = { ok: true; assertion: CheckedAssertion } | { ok: false; reason: string };
@@ -19,7 +22,9 @@ export type ValidationOutcome = { ok: true; assertion: CheckedAssertion } | { ok
 /**
  * The CPU-heavy part of the ACS, all XML work included: the envelope (no DOCTYPE, one SAML 2.0
  * Response answering the request the event loop found), the signature algorithms (no SHA-1),
- * node-saml's signature checks, then ours on the Response and on the assertion node-saml verified.
+ * an encrypted assertion decrypted under our own rules (encrypted-assertion.ts), node-saml's signature checks
+ * (the decrypted assertion's signature is required as a plain one's is), then ours on the Response and on the
+ * assertion node-saml verified.
  * A refusal is returned, not thrown, so that it crosses a thread boundary with its reason.
  */
 export async function validateResponse(request: ValidationRequest): Promise<ValidationOutcome> {
@@ -29,7 +34,8 @@ export async function validateResponse(request: ValidationRequest): Promise<Vali
     // The event loop read InResponseTo as text to find the flow; the parsed document must say the same.
     if ((envelope.inResponseTo ?? null) !== expected.requestId) throw new SsoRefused(expected.requestId === null ? "unsolicited" : "unknown_in_response_to");
     checkSignatureAlgorithmsOf(envelope.response);
-    const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed });
+    await checkEncryptedAssertions(envelope.response, request.decryptionKeyPem);
+    const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed, decryptionKey: request.decryptionKeyPem });
     const assertionXml = await verifiedAssertionXml(client, request.encoded);
     const assertion = checkAssertion(parseSamlXml(assertionXml), expected);
     checkResponse(envelope.response, expected);

@@ -12,7 +12,7 @@ import { spEndpoints } from "./saml-settings";
 import { createSamlSlo } from "./saml-slo";
 import { samlRouter } from "./saml.routes";
 import { createSigningKeyStore } from "./signing-key.store";
-import { createSpSigningKey } from "./sp-signing-key";
+import { createSpSigningKey, SP_ENCRYPTION } from "./sp-signing-key";
 import { spMetadataXml } from "./sp-metadata";
 
 export type SamlProtocol = SsoProtocol & {
@@ -27,17 +27,21 @@ const notAvailable = () => new AppError("not_found", "Single sign-on is not avai
  * SP metadata, and single logout (our LogoutRequest, and the SingleLogoutService for the IdP's messages).
  */
 export function createSamlProtocol(deps: SsoProtocolDeps): SamlProtocol {
-  const spKey = createSpSigningKey({ db: deps.db, secretBox: deps.secretBox, clock: deps.clock, logger: deps.logger, store: createSigningKeyStore() });
+  const keyDeps = { db: deps.db, secretBox: deps.secretBox, clock: deps.clock, logger: deps.logger, store: createSigningKeyStore() };
+  const spKey = createSpSigningKey(keyDeps);
+  // A key pair of its own for decrypting assertions (sp-signing-key.ts says why not the signing one).
+  const spEncryptionKey = createSpSigningKey(keyDeps, SP_ENCRYPTION);
   const tenants = createTenantStore();
   const connections = createSsoConnectionStore();
   const router = samlRouter({
-    consumeAssertion: createSamlAcs({ ...deps, connections }),
+    consumeAssertion: createSamlAcs({ ...deps, connections, spEncryptionKey: () => spEncryptionKey.get() }),
     singleLogout: createSamlSlo({ ...deps, connections, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
     async spMetadata(slug) {
       // Any existing tenant: its IdP admin needs this before the connection is created here.
       const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await tenants.findBySlug(deps.db, slug) : null;
       if (!tenant) throw notAvailable();
-      return spMetadataXml(spEndpoints(deps.publicUrl, tenant.slug), await spKey.get());
+      const [signing, encryption] = await Promise.all([spKey.get(), spEncryptionKey.get()]);
+      return spMetadataXml(spEndpoints(deps.publicUrl, tenant.slug), signing, encryption);
     },
   });
 

@@ -8,10 +8,11 @@ const POST_SLO = /<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bind
 
 /**
  * SP metadata for one tenant: entity ID, the ACS (HTTP-POST), single logout (HTTP-Redirect and HTTP-POST),
- * the signing certificate, signed AuthnRequests and signed assertions wanted. No NameIDFormat: the IdP
- * chooses (transient is refused at login).
+ * the signing certificate, the encryption certificate (KeyDescriptor use="encryption", with the content
+ * ciphers accepted, AES-GCM first), signed AuthnRequests and signed assertions wanted. No NameIDFormat: the
+ * IdP chooses (transient is refused at login). Encryption stays the IdP's choice: plain assertions are accepted.
  */
-export function spMetadataXml(endpoints: SpEndpoints, key: SpSigningKey): string {
+export function spMetadataXml(endpoints: SpEndpoints, key: SpSigningKey, encryptionKey: SpSigningKey): string {
   const xml = generateServiceProviderMetadata({
     issuer: endpoints.entityId,
     callbackUrl: endpoints.acsUrl,
@@ -21,6 +22,9 @@ export function spMetadataXml(endpoints: SpEndpoints, key: SpSigningKey): string
     privateKey: key.privateKeyPem,
     publicCerts: key.certificatePem,
     signatureAlgorithm: "sha256",
+    // node-saml only tests that a decryption key is present; it writes the certificate, never the key.
+    decryptionPvk: encryptionKey.privateKeyPem,
+    decryptionCert: encryptionKey.certificatePem,
   });
   if (!POST_SLO.test(xml)) throw new Error("node-saml no longer writes the HTTP-POST SingleLogoutService this code extends");
   return xml.replace(POST_SLO, (post) => `<SingleLogoutService Binding="${REDIRECT}" Location="${escapeAttribute(endpoints.sloUrl)}"/>\n    ${post}`);

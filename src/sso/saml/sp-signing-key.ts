@@ -7,26 +7,39 @@ import type { Logger } from "../../platform/logger";
 import { selfSignedCertificate } from "./self-signed-certificate";
 import type { SigningKeyData, SigningKeyRow, SigningKeyStore } from "./signing-key.store";
 
-/** The SAML service provider's key pair: signs AuthnRequests and LogoutRequests; its certificate is in SP metadata. */
+/**
+ * A SAML service provider key pair with its self-signed certificate, published in SP metadata. The signing
+ * pair signs AuthnRequests and LogoutRequests; the encryption pair decrypts the assertions IdPs encrypt to it.
+ */
 export type SpSigningKey = { privateKeyPem: string; certificatePem: string };
 
-const PURPOSE = "saml-sp";
+/**
+ * What a key pair is for. Two pairs, never one for both: a key that decrypts must never be one that signs
+ * (an oracle on the decryption side would forge signatures), and each can be rotated without the other.
+ */
+export type SpKeyRole = { purpose: string; algorithm: string; commonName: string };
+
+export const SP_SIGNING: SpKeyRole = { purpose: "saml-sp", algorithm: "RS256", commonName: "Gatehouse SAML service provider" };
+// RSA-OAEP key transport (the JOSE name); the IdP chooses the content cipher from the metadata's list.
+export const SP_ENCRYPTION: SpKeyRole = { purpose: "saml-sp-encryption", algorithm: "RSA-OAEP", commonName: "Gatehouse SAML service provider encryption" };
+
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
 // IdP admins paste this certificate once; a long life spares them a rotation nobody asked for.
 const CERTIFICATE_LIFETIME_MS = 10 * YEAR_MS;
 // Peers whose clocks run a little behind must not see a certificate from the future.
 const BACKDATE_MS = 60 * 60 * 1000;
 
-const sealContext = (publicKeyPem: string) => `signing-key:${PURPOSE}:${sha256Hex(publicKeyPem)}`;
+const sealContext = (purpose: string, publicKeyPem: string) => `signing-key:${purpose}:${sha256Hex(publicKeyPem)}`;
 const generateRsa = promisify(generateKeyPair);
 
 type Deps = { db: Db; secretBox: SecretBox; clock: Clock; logger: Logger; store: SigningKeyStore };
 
 /**
- * The one SP key of this deployment (every tenant's metadata carries the same certificate), made on first
- * use and stored sealed in PostgreSQL so that every instance signs with it. Read once per process.
+ * The one SP key of this deployment for `role` (every tenant's metadata carries the same certificate), made
+ * on first use and stored sealed in PostgreSQL so that every instance uses it. Read once per process.
  */
-export function createSpSigningKey(deps: Deps) {
+export function createSpSigningKey(deps: Deps, role: SpKeyRole = SP_SIGNING) {
+  const { purpose } = role;
   let loading: Promise<SpSigningKey> | null = null;
 
   /**
@@ -37,9 +50,9 @@ export function createSpSigningKey(deps: Deps) {
   function firstUsable(rows: SigningKeyRow[]): SpSigningKey | null {
     for (const row of rows) {
       try {
-        if (row.certificatePem) return { privateKeyPem: deps.secretBox.open(row.privateKeySealed, sealContext(row.publicKeyPem)), certificatePem: row.certificatePem };
+        if (row.certificatePem) return { privateKeyPem: deps.secretBox.open(row.privateKeySealed, sealContext(purpose, row.publicKeyPem)), certificatePem: row.certificatePem };
       } catch {
-        deps.logger.error({ signingKeyId: row.id, purpose: PURPOSE }, "a signing key cannot be opened with SECRET_KEYS; was a key removed from SECRET_KEYS?");
+        deps.logger.error({ signingKeyId: row.id, purpose }, "a signing key cannot be opened with SECRET_KEYS; was a key removed from SECRET_KEYS?");
       }
     }
     return null;
@@ -47,12 +60,12 @@ export function createSpSigningKey(deps: Deps) {
 
   async function load(): Promise<SpSigningKey> {
     const { db, store } = deps;
-    const existing = firstUsable(await store.active(db, PURPOSE));
+    const existing = firstUsable(await store.active(db, purpose));
     if (existing) return existing;
-    return store.withCreateLock(db, PURPOSE, async (tx) => {
-      const made = firstUsable(await store.active(tx, PURPOSE));
+    return store.withCreateLock(db, purpose, async (tx) => {
+      const made = firstUsable(await store.active(tx, purpose));
       if (made) return made;
-      const { data, privateKeyPem } = await newKey(deps);
+      const { data, privateKeyPem } = await newKey(deps, role);
       await store.create(tx, data);
       return { privateKeyPem, certificatePem: data.certificatePem! };
     });
@@ -70,7 +83,7 @@ export function createSpSigningKey(deps: Deps) {
   };
 }
 
-async function newKey(deps: Pick<Deps, "secretBox" | "clock">): Promise<{ data: SigningKeyData; privateKeyPem: string }> {
+async function newKey(deps: Pick<Deps, "secretBox" | "clock">, role: SpKeyRole): Promise<{ data: SigningKeyData; privateKeyPem: string }> {
   const { publicKey, privateKey } = await generateRsa("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
@@ -79,11 +92,11 @@ async function newKey(deps: Pick<Deps, "secretBox" | "clock">): Promise<{ data: 
   const now = deps.clock.now().getTime();
   const certificatePem = selfSignedCertificate({
     privateKey: createPrivateKey(privateKey),
-    commonName: "Gatehouse SAML service provider",
+    commonName: role.commonName,
     notBefore: new Date(now - BACKDATE_MS),
     notAfter: new Date(now + CERTIFICATE_LIFETIME_MS),
   });
-  const data = { purpose: PURPOSE, algorithm: "RS256", publicKeyPem: publicKey, certificatePem, privateKeySealed: deps.secretBox.seal(privateKey, sealContext(publicKey)) };
+  const data = { purpose: role.purpose, algorithm: role.algorithm, publicKeyPem: publicKey, certificatePem, privateKeySealed: deps.secretBox.seal(privateKey, sealContext(role.purpose, publicKey)) };
   return { data, privateKeyPem: privateKey };
 }
 

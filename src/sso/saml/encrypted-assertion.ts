@@ -1,0 +1,64 @@
+import { promisify } from "node:util";
+import * as xmlenc from "xml-encryption";
+import { SsoRefused } from "../sso-errors";
+import { parseSamlXml, SAML } from "./saml-xml";
+import { checkXmlSignatureAlgorithms } from "./signature-algorithms";
+
+/**
+ * XML Encryption algorithms accepted in an EncryptedAssertion (the ones SP metadata lists, and RSA-OAEP).
+ * RSA PKCS#1 v1.5 key transport is out (Bleichenbacher: a decryption oracle on our key), and so is 3DES.
+ * AES-CBC stays: ADFS and Okta encrypt with it by default. Against its padding and parsing oracles (Jager
+ * and Somorovsky, 2011) every decryption failure gets one refusal code and the same page as any other
+ * refusal; AES-GCM, listed first in SP metadata, is authenticated and has no such oracle.
+ */
+const KEY_TRANSPORT = new Set(["http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"]);
+const CONTENT_ENCRYPTION = new Set([
+  "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+  "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+  "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+  "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+]);
+
+const decrypt = promisify(xmlenc.decrypt);
+
+/**
+ * Decrypts each EncryptedAssertion directly under the Response (node-saml matches it by local name) with the
+ * SP's encryption key, before node-saml decrypts the same bytes again with the same library: node-saml 5.1
+ * passes xml-encryption no options, so the algorithm allow-list is enforced here, before any RSA operation,
+ * and the signature algorithms of the decrypted assertion are checked as those of a plain one are. What
+ * node-saml then verifies is the same plaintext. Every failure to decrypt is `decryption_failed`, whatever
+ * went wrong (wrong key, padding, GCM tag, not an Assertion), so no refusal tells an attacker which.
+ */
+export async function checkEncryptedAssertions(response: Element, decryptionKeyPem: string | undefined): Promise<void> {
+  for (let node = response.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType !== 1 || (node as Element).localName !== "EncryptedAssertion") continue;
+    const encrypted = node as Element;
+    checkEncryptionAlgorithms(encrypted);
+    checkXmlSignatureAlgorithms(await decryptedAssertion(encrypted, decryptionKeyPem));
+  }
+}
+
+/** Every EncryptionMethod anywhere inside (xml-encryption finds them by local name, wherever they are). */
+function checkEncryptionAlgorithms(encrypted: Element): void {
+  const methods = Array.from(encrypted.getElementsByTagNameNS("*", "EncryptionMethod"));
+  const allowed = methods.every((method) => {
+    const algorithm = method.getAttribute("Algorithm") ?? "";
+    return KEY_TRANSPORT.has(algorithm) || CONTENT_ENCRYPTION.has(algorithm);
+  });
+  if (!allowed) throw new SsoRefused("weak_encryption_algorithm");
+}
+
+async function decryptedAssertion(encrypted: Element, decryptionKeyPem: string | undefined): Promise<Element> {
+  if (!decryptionKeyPem) throw new SsoRefused("decryption_failed");
+  let assertion: Element;
+  try {
+    // The same serialisation node-saml hands to xml-encryption; the insecure-algorithm switch is a second guard.
+    const plaintext = await decrypt(encrypted.toString(), { key: decryptionKeyPem, disallowDecryptionWithInsecureAlgorithm: true, warnInsecureAlgorithm: false });
+    assertion = parseSamlXml(plaintext);
+  } catch {
+    // No cause kept: neither the key nor the plaintext may reach a log.
+    throw new SsoRefused("decryption_failed");
+  }
+  if (assertion.namespaceURI !== SAML || assertion.localName !== "Assertion") throw new SsoRefused("decryption_failed");
+  return assertion;
+}
