@@ -16,6 +16,8 @@ export type PacedRun = {
   serviceP99Ms: number;
   /** Whether the generator got its raised scheduling priority (it needs CAP_SYS_NICE, e.g. root). */
   prioritised: boolean;
+  /** Whether that priority was real-time scheduling (SCHED_FIFO; the native generator asks for it first). */
+  realtime?: boolean;
   /** Which generator sent the requests: the native one, or the Node worker where it could not be built. */
   generator: GeneratorKind;
   /** Share of the machine's CPU time that was busy during the run (all processes, all cores); Linux only. */

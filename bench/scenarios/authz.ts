@@ -132,6 +132,14 @@ async function generatorNotes(floor: PacedRun): Promise<string[]> {
   ];
 }
 
+/** The generator's scheduling: a client on its own host would not wait for the servers' CPU. */
+function priorityNote(runs: Paced[]): string {
+  const all = runs.flatMap((p) => [p.gatehouse, p.baseline]);
+  if (all.every((run) => run.realtime)) return "  the generator ran at real-time priority (SCHED_FIFO), as a client on its own host would not wait for the servers' CPU";
+  if (all.every((run) => run.prioritised)) return "  the generator ran at nice -10 (not real-time), as a client on its own host would not wait for the servers' CPU";
+  return "  the generator could not raise its priority (needs CAP_SYS_NICE): its own waits for a core count in the due-time p99";
+}
+
 type Rates = { halfRate: number; baselineHalfRate: number };
 
 function result(pair: PairSettings, gatehouse: Measurement, baseline: Measurement, half: { paced: Paced; own: OwnProcess }, rates: Rates, generator: string[]): ScenarioResult {
@@ -168,9 +176,7 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       "half rate: half Gatehouse's maximum (the goal's rate); the baseline is run at it too, even where that is past its own maximum",
       "latency from each request's due time (the goal's figure; includes any delay of the generator, which shares the cores",
       "  with both servers and Redis), and from the moment it was written to the socket (the server alone)",
-      runs.every((p) => p.gatehouse.prioritised && p.baseline.prioritised)
-        ? "  the generator ran at nice -10, as a client on its own host would not wait for the servers' CPU"
-        : "  the generator could not raise its priority (needs CAP_SYS_NICE): its own waits for a core count in the due-time p99",
+      priorityNote(runs),
       ...generator,
       ...busyNote(paced, own),
       "own process: Gatehouse started from dist/ and bare Express + ioredis (plain JS), each alone in its process as deployed",
