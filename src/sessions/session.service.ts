@@ -91,6 +91,11 @@ export function createSessionService({ store, clock }: SessionServiceDeps) {
       return store.listForUser(userId);
     },
 
+    /** Every live session of a tenant, newest first (the tenant's index set; stale entries are dropped). */
+    listTenantSessions(tenantId: string): Promise<Session[]> {
+      return store.listForTenant(tenantId);
+    },
+
     /** The live session with this public id, or null; not counted as activity (product apps' token requests). */
     findSession(publicId: string): Promise<Session | null> {
       return store.findById(publicId);
