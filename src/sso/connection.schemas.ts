@@ -27,6 +27,7 @@ const samlCreate = z
     sloUrl: httpsUrl.optional(),
     certificates: certificates.optional(),
     allowIdpInitiated: z.boolean().default(false),
+    requireEncryptedAssertions: z.boolean().default(false),
     provisioning: provisioning.default("pre-provisioned"),
     attributeMapping: mapping.optional(),
   })
@@ -64,6 +65,7 @@ export const connectionUpdateSchema = z.strictObject({
   sloUrl: httpsUrl.nullable().optional(),
   certificates: certificates.optional(),
   allowIdpInitiated: z.boolean().optional(),
+  requireEncryptedAssertions: z.boolean().optional(),
   attributeMapping: mapping.nullable().optional(),
   issuer: z.string().trim().min(1).max(2048).optional(),
   clientId: z.string().trim().min(1).max(512).optional(),
@@ -81,5 +83,7 @@ export type OidcCreateInput = Extract<ConnectionCreateInput, { type: "oidc" }>;
 export type ConnectionUpdateInput = z.infer<typeof connectionUpdateSchema>;
 export type SsoPolicyInput = z.infer<typeof ssoPolicySchema>;
 
-export const SAML_ONLY_FIELDS = ["metadataXml", "idpEntityId", "ssoUrl", "sloUrl", "certificates", "allowIdpInitiated", "attributeMapping"] as const;
+export const SAML_ONLY_FIELDS = [
+  "metadataXml", "idpEntityId", "ssoUrl", "sloUrl", "certificates", "allowIdpInitiated", "requireEncryptedAssertions", "attributeMapping",
+] as const;
 export const OIDC_ONLY_FIELDS = ["issuer", "clientId", "clientSecret", "scopes", "claimMapping"] as const;

@@ -74,7 +74,8 @@ export function createSsoConnectionService(deps: Deps) {
     const endpoints = samlEndpoints(input);
     return {
       tenantId, type: "saml", enabled: input.enabled, ...endpoints, sloUrl: endpoints.sloUrl ?? null,
-      allowIdpInitiated: input.allowIdpInitiated, provisioning: input.provisioning, attributeMapping: input.attributeMapping,
+      allowIdpInitiated: input.allowIdpInitiated, requireEncryptedAssertions: input.requireEncryptedAssertions,
+      provisioning: input.provisioning, attributeMapping: input.attributeMapping,
     };
   }
 
@@ -104,7 +105,10 @@ export function createSsoConnectionService(deps: Deps) {
     }
     const common = { enabled: input.enabled, provisioning: input.provisioning };
     if (row.type === "saml") {
-      return { ...common, ...samlEndpoints(input), allowIdpInitiated: input.allowIdpInitiated, attributeMapping: jsonOrNull(input.attributeMapping) };
+      return {
+        ...common, ...samlEndpoints(input), allowIdpInitiated: input.allowIdpInitiated,
+        requireEncryptedAssertions: input.requireEncryptedAssertions, attributeMapping: jsonOrNull(input.attributeMapping),
+      };
     }
     if (input.issuer !== undefined && input.issuer !== row.issuer) await deps.discover(input.issuer, deps.discovery);
     return {

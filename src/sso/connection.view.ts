@@ -19,6 +19,7 @@ export function toConnectionView(row: SsoConnectionRow, now: Date) {
     idpEntityId: row.idpEntityId ?? "", ssoUrl: row.ssoUrl ?? "", sloUrl: row.sloUrl,
     certificates: summariseStored(row.certificates, now),
     allowIdpInitiated: row.allowIdpInitiated, wantAssertionsSigned: row.wantAssertionsSigned,
+    requireEncryptedAssertions: row.requireEncryptedAssertions,
     attributeMapping: row.attributeMapping as Mapping, ...times,
   };
 }

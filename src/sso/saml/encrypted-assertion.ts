@@ -1,7 +1,7 @@
 import { promisify } from "node:util";
 import * as xmlenc from "xml-encryption";
 import { SsoRefused } from "../sso-errors";
-import { parseSamlXml, SAML } from "./saml-xml";
+import { attributeOf, parseSamlXml, SAML } from "./saml-xml";
 import { checkXmlSignatureAlgorithms } from "./signature-algorithms";
 
 /**
@@ -29,13 +29,40 @@ const decrypt = promisify(xmlenc.decrypt);
  * node-saml then verifies is the same plaintext. Every failure to decrypt is `decryption_failed`, whatever
  * went wrong (wrong key, padding, GCM tag, not an Assertion), so no refusal tells an attacker which.
  */
-export async function checkEncryptedAssertions(response: Element, decryptionKeyPem: string | undefined): Promise<void> {
+export async function checkEncryptedAssertions(response: Element, decryptionKeyPem: string | undefined): Promise<DecryptedAssertionIds> {
+  const ids = new Set<string>();
   for (let node = response.firstChild; node; node = node.nextSibling) {
     if (node.nodeType !== 1 || (node as Element).localName !== "EncryptedAssertion") continue;
     const encrypted = node as Element;
     checkEncryptionAlgorithms(encrypted);
-    checkXmlSignatureAlgorithms(await decryptedAssertion(encrypted, decryptionKeyPem));
+    const assertion = await decryptedAssertion(encrypted, decryptionKeyPem);
+    checkXmlSignatureAlgorithms(assertion);
+    // Read as checkAssertion reads the verified assertion's ID, so that the two compare.
+    const id = attributeOf(assertion, "ID");
+    if (id) ids.add(id);
   }
+  return ids;
+}
+
+/** The IDs of the assertions this SP decrypted from the Response: the only ones an encryption-only connection signs in with. */
+export type DecryptedAssertionIds = ReadonlySet<string>;
+
+/**
+ * For a connection that requires encrypted assertions, before anything is decrypted or verified: a plain Assertion
+ * anywhere in the Response is refused, even beside an EncryptedAssertion (an IdP that sends one has leaked it,
+ * and which of the two counts would be ambiguous). Matched by local name in any namespace, as node-saml picks
+ * assertions, so none it could pick is let through; an encrypted one's content is ciphertext here.
+ */
+export function refusePlainAssertions(response: Element): void {
+  if (response.getElementsByTagNameNS("*", "Assertion").length > 0) throw new SsoRefused("assertion_not_encrypted");
+}
+
+/**
+ * After node-saml: the assertion it verified must be one decrypted here. A second guard that does not rely on
+ * node-saml's choice between a plain and an encrypted assertion (today it refuses a Response with both).
+ */
+export function requireDecrypted(assertionId: string, decrypted: DecryptedAssertionIds): void {
+  if (!decrypted.has(assertionId)) throw new SsoRefused("assertion_not_encrypted");
 }
 
 /** Every EncryptionMethod anywhere inside (xml-encryption finds them by local name, wherever they are). */

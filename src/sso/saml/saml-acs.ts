@@ -78,9 +78,10 @@ async function authenticate(deps: AcsDeps, where: Target, envelope: PostedRespon
   const now = deps.clock.now().getTime();
   const expected: Expected = { endpoints, idpEntityId, requestId, now };
   // Parsing, signatures and every check of the Response and assertion: the CPU-heavy part, off the event loop.
-  const { idpEntityId: entity, ssoUrl, sloUrl, certificates } = where.connection;
+  const { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions } = where.connection;
   const decryptionKeyPem = (await deps.spEncryptionKey()).privateKeyPem;
-  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection: { idpEntityId: entity, ssoUrl, sloUrl, certificates }, expected, decryptionKeyPem });
+  const connection = { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions };
+  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection, expected, decryptionKeyPem });
   if (!outcome.ok) throw new SsoRefused(outcome.reason);
   const { assertion } = outcome;
   await acceptAssertionOnce(deps.kv, { connectionId: where.connection.id, assertionId: assertion.id, refusedAfter: assertion.refusedAfter, now });

@@ -1,7 +1,7 @@
 import type { SsoConnectionRow } from "../connection.store";
 import { SsoRefused } from "../sso-errors";
 import { checkAssertion, checkResponse, type CheckedAssertion, type Expected } from "./assertion-checks";
-import { checkEncryptedAssertions } from "./encrypted-assertion";
+import { checkEncryptedAssertions, refusePlainAssertions, requireDecrypted } from "./encrypted-assertion";
 import { verifiedAssertionXml } from "./node-saml-validation";
 import { parseResponseEnvelope } from "./response-envelope";
 import { samlClient } from "./saml-client";
@@ -11,7 +11,7 @@ import { checkXmlSignatureAlgorithms } from "./signature-algorithms";
 /** Everything the signature and assertion checks need, as plain data (it crosses to a worker thread). */
 export type ValidationRequest = {
   encoded: string;
-  connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates">;
+  connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates" | "requireEncryptedAssertions">;
   expected: Expected;
   /** The SP's encryption private key (PEM): decrypts an EncryptedAssertion; never logged, never returned. */
   decryptionKeyPem?: string;
@@ -22,7 +22,8 @@ export type ValidationOutcome = { ok: true; assertion: CheckedAssertion } | { ok
 /**
  * The CPU-heavy part of the ACS, all XML work included: the envelope (no DOCTYPE, one SAML 2.0
  * Response answering the request the event loop found), the signature algorithms (no SHA-1),
- * an encrypted assertion decrypted under our own rules (encrypted-assertion.ts), node-saml's signature checks
+ * a plain assertion refused when the connection requires encryption, an encrypted assertion decrypted under
+ * our own rules (encrypted-assertion.ts), node-saml's signature checks
  * (the decrypted assertion's signature is required as a plain one's is), then ours on the Response and on the
  * assertion node-saml verified.
  * A refusal is returned, not thrown, so that it crosses a thread boundary with its reason.
@@ -33,11 +34,15 @@ export async function validateResponse(request: ValidationRequest): Promise<Vali
     const envelope = parseResponseEnvelope(request.encoded);
     // The event loop read InResponseTo as text to find the flow; the parsed document must say the same.
     if ((envelope.inResponseTo ?? null) !== expected.requestId) throw new SsoRefused(expected.requestId === null ? "unsolicited" : "unknown_in_response_to");
+    // The connection's own policy, on the connection the flow or the Issuer chose, before any crypto.
+    const encryptionRequired = request.connection.requireEncryptedAssertions;
+    if (encryptionRequired) refusePlainAssertions(envelope.response);
     checkSignatureAlgorithmsOf(envelope.response);
-    await checkEncryptedAssertions(envelope.response, request.decryptionKeyPem);
+    const decrypted = await checkEncryptedAssertions(envelope.response, request.decryptionKeyPem);
     const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed, decryptionKey: request.decryptionKeyPem });
     const assertionXml = await verifiedAssertionXml(client, request.encoded);
     const assertion = checkAssertion(parseSamlXml(assertionXml), expected);
+    if (encryptionRequired) requireDecrypted(assertion.id, decrypted);
     checkResponse(envelope.response, expected);
     return { ok: true, assertion };
   } catch (error) {
