@@ -94,6 +94,18 @@ export async function startProductAppFixture(env: Record<string, string> = {}): 
   };
 }
 
+export type ProductApp = { f: ProductAppFixture; app: RegisteredApp; config: oidc.Configuration };
+
+/** Registers hooks that start the fixture and register one app (`body`), hand both to `use`, and close it after. */
+export function withProductApp(body: Record<string, unknown>, use: (started: ProductApp) => void): void {
+  let fixture: ProductAppFixture | undefined;
+  beforeAll(async () => {
+    fixture = await startProductAppFixture();
+    use({ f: fixture, ...(await fixture.app(body)) });
+  });
+  afterAll(() => fixture?.close());
+}
+
 export type SignedInApp = { f: ProductAppFixture; app: RegisteredApp; config: oidc.Configuration; browser: CookieBrowser };
 
 /**

@@ -2,32 +2,21 @@
 // revoke, the tokens issued to it; another app learns nothing about them and cannot revoke them; a token
 // whose Gatehouse session ended is inactive.
 import * as oidc from "openid-client";
-import { ManualClock } from "../../../src/platform/clock";
-import { loginThroughApp, redeem, userWithTotp } from "../../support/product-app-login";
-import { rpConfiguration, startListeningApp, startTestRp, type RegisteredApp, type TestRp } from "../../support/relying-party";
+import { loginThroughApp, redeem, userWithTotp, withProductApp, type ProductAppFixture } from "../../support/product-app-login";
+import type { RegisteredApp } from "../../support/relying-party";
 
-let t: Awaited<ReturnType<typeof startListeningApp>>;
-let rp: TestRp;
+let f: ProductAppFixture;
 let app: RegisteredApp;
 let config: oidc.Configuration;
+withProductApp({ refreshTokens: true }, (started) => ({ f, app, config } = started));
 let otherConfig: oidc.Configuration;
-const clock = new ManualClock();
-
 beforeAll(async () => {
-  t = await startListeningApp({}, clock);
-  rp = await startTestRp();
-  app = await rp.register(t, { refreshTokens: true });
-  config = await rpConfiguration(t.publicUrl, app);
-  otherConfig = await rpConfiguration(t.publicUrl, await rp.register(t, { refreshTokens: true }));
-});
-afterAll(async () => {
-  await rp.close();
-  await t.close();
+  otherConfig = (await f.app({ refreshTokens: true })).config;
 });
 
 async function signedIn() {
-  const user = await userWithTotp(t, clock);
-  const { browser, request, callback } = await loginThroughApp(t, config, app, user, clock);
+  const user = await userWithTotp(f.t, f.clock);
+  const { browser, request, callback } = await loginThroughApp(f.t, config, app, user, f.clock);
   return { user, browser, tokens: await redeem(config, request, callback) };
 }
 
@@ -63,14 +52,14 @@ it("revokes the app's own refresh token, and the grant with it", async () => {
 it("answers inactive once the Gatehouse session has ended", async () => {
   const { browser, tokens } = await signedIn();
   expect((await browser.post("/logout", {})).status).toBe(303);
-  await rp.nextLogoutToken();
+  await f.rp.nextLogoutToken();
   expect(await oidc.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
   expect(await oidc.tokenIntrospection(config, tokens.refresh_token!)).toEqual({ active: false });
 });
 
 it("refuses a caller without client credentials, or with a wrong secret", async () => {
   const { tokens } = await signedIn();
-  const ask = (headers: Record<string, string>) => fetch(`${t.publicUrl}/oidc/token/introspection`, {
+  const ask = (headers: Record<string, string>) => fetch(`${f.t.publicUrl}/oidc/token/introspection`, {
     method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams({ token: tokens.access_token }).toString(),
   });
   const anonymous = await ask({});

@@ -5,42 +5,29 @@
 // refresh token refused.
 import * as oidc from "openid-client";
 import supertest from "supertest";
-import { ManualClock } from "../../../src/platform/clock";
 import { oathtoolCode } from "../../support/browser";
 import { CookieBrowser, PASSWORD, STEP_MS } from "../../support/login-helpers";
-import { loginThroughApp, redeem, userWithTotp } from "../../support/product-app-login";
-import { rpConfiguration, startListeningApp, startTestRp, verifyWithJwks, type RegisteredApp, type TestRp } from "../../support/relying-party";
+import { loginThroughApp, redeem, userWithTotp, withProductApp, type ProductAppFixture } from "../../support/product-app-login";
+import { verifyWithJwks, type RegisteredApp } from "../../support/relying-party";
 import { askForReset, latestToken, NEW_PASSWORD, submitReset, titleOf } from "../passwords-flow/helpers";
 
-let t: Awaited<ReturnType<typeof startListeningApp>>;
-let rp: TestRp;
+let f: ProductAppFixture;
 let app: RegisteredApp;
 let config: oidc.Configuration;
-const clock = new ManualClock();
-
-beforeAll(async () => {
-  t = await startListeningApp({}, clock);
-  rp = await startTestRp();
-  app = await rp.register(t, { refreshTokens: true });
-  config = await rpConfiguration(t.publicUrl, app);
-});
-afterAll(async () => {
-  await rp.close();
-  await t.close();
-});
+withProductApp({ refreshTokens: true }, (started) => ({ f, app, config } = started));
 
 type User = Awaited<ReturnType<typeof userWithTotp>>;
-const admin = (method: "post", path: string) => supertest(t.app)[method](path).set("Authorization", `Bearer ${t.adminToken}`);
+const admin = (method: "post", path: string) => supertest(f.t.app)[method](path).set("Authorization", `Bearer ${f.t.adminToken}`);
 
 /** A fresh browser signs in at the regional login with password and TOTP, outside any app. */
 async function secondBrowser(user: User): Promise<CookieBrowser> {
-  const browser = new CookieBrowser(t.app);
+  const browser = new CookieBrowser(f.t.app);
   await browser.get("/us/login");
   const password = await browser.post("/us/login", { tenant: user.slug, email: user.email, password: PASSWORD });
   expect(password.headers.location).toBe("/us/login/mfa");
   await browser.get("/us/login/mfa");
-  const mfa = await browser.post("/us/login/mfa", { code: oathtoolCode(user.secret, clock.now()) });
-  clock.advance(STEP_MS);
+  const mfa = await browser.post("/us/login/mfa", { code: oathtoolCode(user.secret, f.clock.now()) });
+  f.clock.advance(STEP_MS);
   expect(mfa.status).toBe(303);
   return browser;
 }
@@ -54,12 +41,12 @@ const endings: [string, (user: User) => Promise<void>][] = [
   }],
   ["a rotation campaign over the user's tenant", async (user) => {
     await admin("post", "/api/v1/password-rotations").send({ tenants: [user.slug], mode: "change_at_next_login", revokeSessions: true, notify: false, reason: "suspicious logins" }).expect(202);
-    await t.container.rotationWorker.runOnce();
+    await f.t.container.rotationWorker.runOnce();
   }],
   ["the user's own reset through forgot-password", async (user) => {
-    const browser = new CookieBrowser(t.app);
+    const browser = new CookieBrowser(f.t.app);
     await askForReset(browser, { tenant: user.slug, email: user.email });
-    const done = await submitReset(browser, await latestToken(t, user.email), NEW_PASSWORD);
+    const done = await submitReset(browser, await latestToken(f.t, user.email), NEW_PASSWORD);
     expect([done.status, titleOf(done)]).toEqual([200, "Password changed"]);
   }],
   ["a password change in another browser that ends the other sessions", async (user) => {
@@ -72,15 +59,15 @@ const endings: [string, (user: User) => Promise<void>][] = [
 
 describe.each(endings)("the Gatehouse session ended by %s", (_label, end) => {
   it("ends the app's session: a logout token for its sid, and its refresh token refused", async () => {
-    const user = await userWithTotp(t, clock);
-    const { request, callback } = await loginThroughApp(t, config, app, user, clock);
+    const user = await userWithTotp(f.t, f.clock);
+    const { request, callback } = await loginThroughApp(f.t, config, app, user, f.clock);
     const tokens = await redeem(config, request, callback);
     // The grant is live before: a refresh succeeds.
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
 
     await end(user);
 
-    const claims = await verifyWithJwks(t.publicUrl, await rp.nextLogoutToken(), app.clientId, "logout+jwt");
+    const claims = await verifyWithJwks(f.t.publicUrl, await f.rp.nextLogoutToken(), app.clientId, "logout+jwt");
     expect([claims.sub, claims.sid]).toEqual([user.userId, tokens.claims()!.sid]);
     const refused = await oidc.refreshTokenGrant(config, refreshed.refresh_token!).then(
       () => "refreshed",
