@@ -65,10 +65,12 @@ async function compileNative(): Promise<Native> {
   }
 }
 
+/** The native generator, compiled at the first paced run of this bench. */
+const nativeBuild = (): Promise<Native> => (native ??= compileNative());
+
 /** Which generator the paced runs of this bench use, and why not the native one where it is not. */
 export async function pacedGenerator(): Promise<{ kind: GeneratorKind; unavailable?: string }> {
-  native ??= compileNative();
-  const built = await native;
+  const built = await nativeBuild();
   return built.binary ? { kind: "native" } : { kind: "node", unavailable: built.unavailable };
 }
 
@@ -179,7 +181,7 @@ export async function firePaced(baseUrl: string, target: Target, pace: Pace): Pr
     host: url.hostname === "localhost" ? "127.0.0.1" : url.hostname, port: Number(url.port), path: `${url.pathname}${url.search}`,
     method: target.method, headers: target.headers ?? {}, ...pace, expectStatus: target.expectStatus ?? 200, nice: GENERATOR_NICE,
   };
-  const { binary } = await (native ??= compileNative());
+  const { binary } = await nativeBuild();
   // The native generator takes IPv4 addresses only; the bench's servers listen on 127.0.0.1.
   const useNative = binary !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(spec.host);
   const before = cpuTimes();

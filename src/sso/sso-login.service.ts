@@ -56,7 +56,6 @@ const FAILURE_WINDOW_MS = 15 * 60 * 1000;
 const FAILING_AFTER = 3;
 const failuresKey = (connectionId: string) => `sso-failures:${connectionId}`;
 
-// SAML AuthnContextClassRefs that mean more than one factor (REFEDS MFA, and the multi-factor classes of SAML 2.0).
 /**
  * Authentication contexts (SAML AuthnContextClassRef, OIDC acr) that name more than one factor: REFEDS MFA,
  * SAML's MobileTwoFactor and TimeSyncToken classes, OpenID PAPE multi-factor, Entra's multipleauthn and the
