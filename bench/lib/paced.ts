@@ -22,15 +22,20 @@ export type PacedRun = {
   generator: GeneratorKind;
   /** Share of the machine's CPU time that was busy during the run (all processes, all cores); Linux only. */
   machineBusyPercent?: number;
+  /**
+   * Share of the machine's CPU time the hypervisor gave to other guests during the run (steal); Linux only.
+   * A run with steal has lost CPU that neither server nor generator could use.
+   */
+  stealPercent?: number;
 };
 
-/** Busy and total jiffies of all cores so far, from /proc/stat; undefined where there is none. */
-function cpuTimes(): { busy: number; total: number } | undefined {
+/** Busy, stolen and total jiffies of all cores so far, from /proc/stat; undefined where there is none. */
+function cpuTimes(): { busy: number; steal: number; total: number } | undefined {
   try {
     const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
     const total = fields.reduce((sum, value) => sum + value, 0);
     // idle and iowait are the idle columns; steal (taken by the hypervisor) counts as busy: it is not ours.
-    return { busy: total - fields[3]! - fields[4]!, total };
+    return { busy: total - fields[3]! - fields[4]!, steal: fields[7] ?? 0, total };
   } catch {
     return undefined;
   }
@@ -171,7 +176,7 @@ const GENERATOR_NICE = -10;
 
 type Pace = { rate: number; seconds: number; connections: number };
 type Spec = Pace & { host: string; port: number; path: string; method: string; headers: Record<string, string>; expectStatus: number; nice: number };
-type Figures = Omit<PacedRun, "generator" | "machineBusyPercent">;
+type Figures = Omit<PacedRun, "generator" | "machineBusyPercent" | "stealPercent">;
 
 export async function firePaced(baseUrl: string, target: Target, pace: Pace): Promise<PacedRun> {
   const url = new URL(target.path, baseUrl);
@@ -189,7 +194,10 @@ export async function firePaced(baseUrl: string, target: Target, pace: Pace): Pr
   const after = cpuTimes();
   const run: PacedRun = { ...figures, generator: useNative ? "native" : "node" };
   // Includes the generator's 100 ms start: a small dilution, the same for both servers.
-  if (before && after && after.total > before.total) run.machineBusyPercent = (100 * (after.busy - before.busy)) / (after.total - before.total);
+  if (before && after && after.total > before.total) {
+    run.machineBusyPercent = (100 * (after.busy - before.busy)) / (after.total - before.total);
+    run.stealPercent = (100 * (after.steal - before.steal)) / (after.total - before.total);
+  }
   return run;
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { adminCall } from "../lib/admin-api";
 import { signInSkippingMfa } from "../lib/browser";
-import { authzTarget, databaseUrlOf, gatehouseGroup, seedSignedInUser, spawnBareAuthzServer, spawnChildGatehouse, spawnEmptyServer, type ChildServer } from "../lib/child-gatehouse";
-import { checkTarget, measurePair, spoiled, type Measurement, type PairSettings } from "../lib/load";
+import { authzTarget, databaseUrlOf, gatehouseGroup, median, seedSignedInUser, spawnBareAuthzServer, spawnChildGatehouse, spawnEmptyServer, type ChildServer } from "../lib/child-gatehouse";
+import { checkTarget, fire, measurePair, spoiled, type Measurement, type PairSettings, type Run, type Side } from "../lib/load";
 import { benchRedisUrl } from "../lib/local-services";
 import { firePaced, pacedGenerator, type PacedRun } from "../lib/paced";
 import { checkedSides, describePair, pairSettings } from "../lib/load-scenario";
@@ -18,8 +18,25 @@ const BASELINE_KEY = "bench:authz-probe";
 const OWN_PROCESS_KEY = "bench:authz-own-process-probe";
 
 type Paced = { gatehouse: PacedRun; baseline: PacedRun };
-type OwnProcess = { half: Paced; baselineHalf: Paced; floor: PacedRun };
+type OwnProcess = { half: Paced; baselineHalf: Paced; floor: PacedRun; rounds: Round[] };
 type Pace = { rate: number; seconds: number; connections: number };
+
+/*
+ * The goal's figure, in rounds. The speed of a shared VM changes from one second to the next: on one
+ * 2-core machine Gatehouse's maximum measured 5,200 to 9,100 req/s within a few minutes. A half rate
+ * taken from a maximum measured a minute earlier is, by the time it runs, anything from a third to two
+ * thirds of what the machine can do then, and at two thirds a slow second builds a queue that dominates
+ * the p99. So each round measures a server's maximum (closed loop) and at once paces it at half that;
+ * Gatehouse and the baseline take turns, each in its own process. The goal takes the median of the
+ * rounds' p99s, and every round is printed.
+ */
+const ROUNDS = 6;
+const ROUND_MAX_SECONDS = 2;
+const ROUND_PACED_SECONDS = 3;
+
+/** One server's turn in a round: its maximum just measured, then the paced run at half of it. */
+type RoundRun = { maxPerSecond: number; max: Run; paced: PacedRun };
+type Round = { gatehouse: RoundRun; baseline: RoundRun };
 
 /**
  * Keep-alive connections for an evenly paced run: at least the requests of 2 ms in flight. With too few,
@@ -62,10 +79,59 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
     children.push(empty);
     const emptyTarget = { method: "GET", path: "/authz", expectStatus: 200, check: () => undefined } as Target;
     await firePaced(empty.url, emptyTarget, { ...paces.half, seconds: 1 });
-    return { half, baselineHalf, floor: await firePaced(empty.url, emptyTarget, paces.half) };
+    const floor = await firePaced(empty.url, emptyTarget, paces.half);
+    return { half, baselineHalf, floor, rounds: await freshRounds(sides, paces.half.connections) };
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
+}
+
+async function roundRun(side: Side, connections: number): Promise<RoundRun> {
+  const max = await fire(side, { connections, seconds: ROUND_MAX_SECONDS });
+  const maxPerSecond = max.requests / max.seconds;
+  const rate = Math.max(1, Math.floor(maxPerSecond / 2));
+  const paced = await firePaced(side.baseUrl, side.target, { rate, seconds: ROUND_PACED_SECONDS, connections: pacedConnections(rate, connections) });
+  return { maxPerSecond, max, paced };
+}
+
+/** Gatehouse and the baseline in turns, the first of each round alternating. */
+async function freshRounds(sides: { gatehouse: Side; baseline: Side }, connections: number): Promise<Round[]> {
+  const rounds: Round[] = [];
+  for (let i = 0; i < ROUNDS; i += 1) {
+    if (i % 2 === 0) {
+      const gatehouse = await roundRun(sides.gatehouse, connections);
+      rounds.push({ gatehouse, baseline: await roundRun(sides.baseline, connections) });
+    } else {
+      const baseline = await roundRun(sides.baseline, connections);
+      rounds.push({ gatehouse: await roundRun(sides.gatehouse, connections), baseline });
+    }
+  }
+  return rounds;
+}
+
+function roundsMedian(rounds: Round[], server: "gatehouse" | "baseline"): number {
+  return median(rounds.map((round) => round[server].paced.latencyP99Ms));
+}
+
+/** What went wrong in a round's runs, if anything: the figures of a round with failures mean nothing. */
+function roundProblems(rounds: Round[]): string[] {
+  return rounds.flatMap((round, i) => (["gatehouse", "baseline"] as const).flatMap((server) => {
+    const { max, paced } = round[server];
+    const wrong = max.unexpected + max.errors + max.timeouts;
+    return [
+      wrong > 0 ? `${server} in round ${i + 1}: ${wrong} failed requests at its maximum` : undefined,
+      paced.failed > 0 ? `${server} in round ${i + 1}: ${paced.failed} failed paced requests` : undefined,
+    ].filter((p) => p !== undefined);
+  }));
+}
+
+function roundsNote(rounds: Round[]): string[] {
+  const steal = (run: PacedRun) => (run.stealPercent === undefined ? "" : `, steal ${run.stealPercent.toFixed(1)} %`);
+  const turn = (name: string, run: RoundRun) => `${name} max ${Math.round(run.maxPerSecond).toLocaleString("en-US")}/s, p99 ${run.paced.latencyP99Ms.toFixed(1)} ms at ${run.paced.rate.toLocaleString("en-US")}/s${steal(run.paced)}`;
+  return [
+    `goal row: ${ROUNDS} rounds; in each, each server's maximum (${ROUND_MAX_SECONDS} s, closed loop), then ${ROUND_PACED_SECONDS} s evenly paced at half of it; median of the rounds' p99s`,
+    ...rounds.map((round, i) => `  round ${i + 1}: ${turn("gatehouse", round.gatehouse)}; ${turn("baseline", round.baseline)}`),
+  ];
 }
 
 type Prepared = { cookie: string; email: string; userId: string };
@@ -146,6 +212,7 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
   const { paced } = half;
   const own = half.own.half;
   const atBaselineHalf = half.own.baselineHalf;
+  const roundsP99 = { gatehouse: roundsMedian(half.own.rounds, "gatehouse"), baseline: roundsMedian(half.own.rounds, "baseline") };
   const ratio = gatehouse.requestsPerSecond / baseline.requestsPerSecond;
   const runs = [paced, own, atBaselineHalf];
   const problems = [
@@ -153,6 +220,7 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
     // Only Gatehouse must serve every paced request: at Gatehouse's half rate the baseline may be past its own maximum.
     ...runs.map((run) => (run.gatehouse.failed > 0 ? `gatehouse at a half rate: ${run.gatehouse.failed} failed requests` : undefined)),
     atBaselineHalf.baseline.failed > 0 ? `baseline at its half rate: ${atBaselineHalf.baseline.failed} failed requests` : undefined,
+    ...roundProblems(half.own.rounds),
   ].filter((p) => p !== undefined);
   const connections = (rate: number) => pacedConnections(rate, pair.connections);
   const outcome: ScenarioResult = {
@@ -164,7 +232,8 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       figure("p99 ms at max", "lower", 1, gatehouse.latencyP99Ms, baseline.latencyP99Ms),
       figure("p99 ms at half rate, shared process", "lower", 1, paced.gatehouse.latencyP99Ms, paced.baseline.latencyP99Ms),
       figure("p99 ms at half rate, shared, from send", "lower", 1, paced.gatehouse.serviceP99Ms, paced.baseline.serviceP99Ms),
-      figure("p99 ms at half rate, own process", "lower", 1, own.gatehouse.latencyP99Ms, own.baseline.latencyP99Ms, { description: `< ${GOAL_P99_MS} ms`, met: own.gatehouse.latencyP99Ms < GOAL_P99_MS }),
+      figure("p99 ms at half rate, own process", "lower", 1, own.gatehouse.latencyP99Ms, own.baseline.latencyP99Ms),
+      figure("p99 ms at half its max, own, rounds", "lower", 1, roundsP99.gatehouse, roundsP99.baseline, { description: `< ${GOAL_P99_MS} ms`, met: roundsP99.gatehouse < GOAL_P99_MS }),
       figure("p50 ms at half rate, own process", "lower", 2, own.gatehouse.latencyP50Ms, own.baseline.latencyP50Ms),
       figure("p99 ms at half rate, own, from send", "lower", 1, own.gatehouse.serviceP99Ms, own.baseline.serviceP99Ms),
       figure("p99 ms at baseline's half rate, own process", "lower", 1, atBaselineHalf.gatehouse.latencyP99Ms, atBaselineHalf.baseline.latencyP99Ms),
@@ -179,12 +248,14 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       priorityNote(runs),
       ...generator,
       ...busyNote(paced, own),
+      ...roundsNote(half.own.rounds),
       "own process: Gatehouse started from dist/ and bare Express + ioredis (plain JS), each alone in its process as deployed",
       "  (the goal's row); shared process: both servers in the bench process, one heap and one GC",
     ],
     details: {
       settings: pair, gatehouse, baseline,
       halfRate: { ratePerSecond: rates.halfRate, measurement: paced, ownProcess: own, generatorFloor: half.own.floor },
+      rounds: half.own.rounds,
       baselineHalfRate: { ratePerSecond: rates.baselineHalfRate, ownProcess: atBaselineHalf },
     },
   };
@@ -197,8 +268,9 @@ export const authz: Scenario = {
   description: "forward-auth session check against bare Express + ioredis",
   budgetSeconds: (settings) => {
     const pair = pairSettings(settings, DEFAULT_DURATION);
-    // Plus the own-process runs at both half rates and the generator's floor: three child processes, five runs.
-    return 2 * (pair.warmup + pair.duration) + 4 * pair.duration + 60;
+    // Plus the own-process runs at both half rates and the generator's floor (three child processes, five
+    // runs), and the rounds (each server's maximum and paced run, and the wait for its in-flight requests).
+    return 2 * (pair.warmup + pair.duration) + 4 * pair.duration + ROUNDS * 2 * (ROUND_MAX_SECONDS + ROUND_PACED_SECONDS + 1) + 60;
   },
   run,
 };
