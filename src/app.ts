@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
     login: container.ssoLogin, flows: container.ssoFlows, http: ssoHttp, cookies, allowHttpIssuers: config.env !== "production", samlValidator: container.samlValidator,
     sessions: container.sessions,
   };
-  const protocols = { saml: createSamlProtocol(protocolDeps), oidc: createOidcProtocol(protocolDeps) };
+  const protocols = { saml: createSamlProtocol({ ...protocolDeps, spKeys: container.samlSpKeys }), oidc: createOidcProtocol(protocolDeps) };
   app.use(ssoRouter({ login: container.ssoLogin, cookies, protocols }));
   app.use(accountRouter({ account: container.account, recoveryNotices: container.recoveryNotices, cookies, csrf, views, idpLogoutUrl: ssoLogoutUrl(protocols) }));
 

@@ -29,6 +29,8 @@ import { createOutboxSender } from "./platform/mail/outbox-sender";
 import { createOutboxStore } from "./platform/mail/outbox.store";
 import type { OpenedInfrastructure } from "./platform/infrastructure";
 import { SecretBox } from "./platform/crypto";
+import { createSigningKeyStore } from "./sso/saml/signing-key.store";
+import { createSamlSpKeys } from "./sso/saml/sp-signing-key";
 import { createAuthThrottle } from "./platform/throttle/throttle";
 import { createAccountService } from "./sessions/account.service";
 import { createSessionAdminService } from "./sessions/session-admin.service";
@@ -142,6 +144,7 @@ export function createContainer(infra: Infrastructure) {
     ssoFlows: createSsoFlowStore({ kv }),
     ssoPolicy: createSsoPolicyService({ db, auditStore, connectionStore: ssoConnectionStore, policyStore: ssoPolicyStore }),
     certificateAlerts: createCertificateAlertWorker({ db, clock, logger, auditStore, userStore, outbox }),
+    samlSpKeys: createSamlSpKeys({ db, clock, logger, auditStore, secretBox: new SecretBox(config.secretKeys), store: createSigningKeyStore() }),
     outboxSender: createOutboxSender({ db, store: outbox, mailer, clock, logger }),
     ...productApps,
   };

@@ -7,6 +7,7 @@ import type { RotationCampaignService } from "../passwords/rotation-campaign.ser
 import type { RotationService } from "../passwords/rotation.service";
 import type { SessionAdminService } from "../sessions/session-admin.service";
 import type { SsoConnectionService } from "../sso/connection.service";
+import type { SamlSpKeys } from "../sso/saml/sp-signing-key";
 import type { SsoPolicyService } from "../sso/sso-policy.service";
 import type { AllowlistImpact } from "../tenants/allowlist-impact";
 import type { ApplicationService } from "../apps/application.service";
@@ -18,6 +19,7 @@ import { apiKeysRouter } from "./api-keys.routes";
 import { applicationsRouter, type OidcSigningKeys } from "./applications.routes";
 import { auditRouter } from "./audit.routes";
 import { rotationsRouter } from "./rotations.routes";
+import { samlKeysRouter } from "./saml-keys.routes";
 import { ssoRouter } from "./sso.routes";
 import { tenantsRouter } from "./tenants.routes";
 import { userSessionsRouter } from "./user-sessions.routes";
@@ -37,6 +39,7 @@ export type AdminDeps = {
   ssoPolicy: SsoPolicyService;
   applications: ApplicationService;
   oidcSigningKeys: OidcSigningKeys;
+  samlSpKeys: SamlSpKeys;
   regions: readonly string[];
   jsonBodyLimitBytes: number;
 };
@@ -55,5 +58,6 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(rotationsRouter(deps));
   router.use(ssoRouter(deps));
   router.use(applicationsRouter(deps));
+  router.use(samlKeysRouter(deps));
   return router;
 }

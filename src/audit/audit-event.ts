@@ -13,7 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   "user.created", "user.updated", "user.deactivated", "user.reactivated",
   "api_key.created", "api_key.revoked",
   "application.created", "application.updated", "application.deleted", "application.backchannel_logouts_requeued",
-  "signing_key.rotated",
+  "signing_key.rotated", "signing_key.staged", "signing_key.activated", "signing_key.retired",
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -29,23 +29,28 @@ const decrypt = promisify(xmlenc.decrypt);
  * node-saml then verifies is the same plaintext. Every failure to decrypt is `decryption_failed`, whatever
  * went wrong (wrong key, padding, GCM tag, not an Assertion), so no refusal tells an attacker which.
  */
-export async function checkEncryptedAssertions(response: Element, decryptionKeyPem: string | undefined): Promise<DecryptedAssertionIds> {
+export async function checkEncryptedAssertions(response: Element, decryptionKeyPems: readonly string[]): Promise<Decrypted> {
   const ids = new Set<string>();
+  let keyPem: string | undefined;
   for (let node = response.firstChild; node; node = node.nextSibling) {
     if (node.nodeType !== 1 || (node as Element).localName !== "EncryptedAssertion") continue;
     const encrypted = node as Element;
     checkEncryptionAlgorithms(encrypted);
-    const assertion = await decryptedAssertion(encrypted, decryptionKeyPem);
-    checkXmlSignatureAlgorithms(assertion);
+    const opened = await decryptedAssertion(encrypted, decryptionKeyPems);
+    keyPem ??= opened.keyPem;
+    checkXmlSignatureAlgorithms(opened.assertion);
     // Read as checkAssertion reads the verified assertion's ID, so that the two compare.
-    const id = attributeOf(assertion, "ID");
+    const id = attributeOf(opened.assertion, "ID");
     if (id) ids.add(id);
   }
-  return ids;
+  return { ids, keyPem };
 }
 
 /** The IDs of the assertions this SP decrypted from the Response: the only ones an encryption-only connection signs in with. */
 export type DecryptedAssertionIds = ReadonlySet<string>;
+
+/** What decryption found: the assertions' IDs, and the key that opened the first of them (none when none was encrypted). */
+export type Decrypted = { ids: DecryptedAssertionIds; keyPem: string | undefined };
 
 /**
  * For a connection that requires encrypted assertions, before anything is decrypted or verified: a plain Assertion
@@ -75,17 +80,24 @@ function checkEncryptionAlgorithms(encrypted: Element): void {
   if (!allowed) throw new SsoRefused("weak_encryption_algorithm");
 }
 
-async function decryptedAssertion(encrypted: Element, decryptionKeyPem: string | undefined): Promise<Element> {
-  if (!decryptionKeyPem) throw new SsoRefused("decryption_failed");
-  let assertion: Element;
-  try {
-    // The same serialisation node-saml hands to xml-encryption; the insecure-algorithm switch is a second guard.
-    const plaintext = await decrypt(encrypted.toString(), { key: decryptionKeyPem, disallowDecryptionWithInsecureAlgorithm: true, warnInsecureAlgorithm: false });
-    assertion = parseSamlXml(plaintext);
-  } catch {
-    // No cause kept: neither the key nor the plaintext may reach a log.
-    throw new SsoRefused("decryption_failed");
+/**
+ * Tries each published key in turn (active first): during a rollover an IdP may have encrypted to the next
+ * key or to the previous one. With RSA-OAEP a wrong key fails on the key transport, before any content is
+ * decrypted. Only the last failure is a refusal, and every refusal is the same one.
+ */
+async function decryptedAssertion(encrypted: Element, decryptionKeyPems: readonly string[]): Promise<{ assertion: Element; keyPem: string }> {
+  // The same serialisation node-saml hands to xml-encryption; the insecure-algorithm switch is a second guard.
+  const xml = encrypted.toString();
+  for (const keyPem of decryptionKeyPems) {
+    let assertion: Element;
+    try {
+      assertion = parseSamlXml(await decrypt(xml, { key: keyPem, disallowDecryptionWithInsecureAlgorithm: true, warnInsecureAlgorithm: false }));
+    } catch {
+      // No cause kept: neither the key nor the plaintext may reach a log.
+      continue;
+    }
+    if (assertion.namespaceURI !== SAML || assertion.localName !== "Assertion") throw new SsoRefused("decryption_failed");
+    return { assertion, keyPem };
   }
-  if (assertion.namespaceURI !== SAML || assertion.localName !== "Assertion") throw new SsoRefused("decryption_failed");
-  return assertion;
+  throw new SsoRefused("decryption_failed");
 }

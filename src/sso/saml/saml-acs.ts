@@ -15,8 +15,11 @@ import { spEndpoints } from "./saml-settings";
 import type { SpSigningKey } from "./sp-signing-key";
 
 type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator"> & IssuerConnectionDeps & {
-  /** The SP's encryption key pair: IdPs encrypt assertions to its certificate (SP metadata). */
-  spEncryptionKey(): Promise<SpSigningKey>;
+  /**
+   * The SP's published encryption key pairs, the active one first: IdPs encrypt assertions to a certificate of
+   * the SP metadata, and during a rollover that may be the next or the previous one.
+   */
+  spDecryptionKeys(): Promise<SpSigningKey[]>;
 };
 type Target = { tenant: TenantRow; connection: SsoConnectionRow };
 /** Which login a response belongs to: found through its InResponseTo, or unsolicited. */
@@ -79,9 +82,9 @@ async function authenticate(deps: AcsDeps, where: Target, envelope: PostedRespon
   const expected: Expected = { endpoints, idpEntityId, requestId, now };
   // Parsing, signatures and every check of the Response and assertion: the CPU-heavy part, off the event loop.
   const { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions } = where.connection;
-  const decryptionKeyPem = (await deps.spEncryptionKey()).privateKeyPem;
+  const decryptionKeyPems = (await deps.spDecryptionKeys()).map((key) => key.privateKeyPem);
   const connection = { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions };
-  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection, expected, decryptionKeyPem });
+  const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection, expected, decryptionKeyPems });
   if (!outcome.ok) throw new SsoRefused(outcome.reason);
   const { assertion } = outcome;
   await acceptAssertionOnce(deps.kv, { connectionId: where.connection.id, assertionId: assertion.id, refusedAfter: assertion.refusedAfter, now });

@@ -13,8 +13,11 @@ export type ValidationRequest = {
   encoded: string;
   connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates" | "requireEncryptedAssertions">;
   expected: Expected;
-  /** The SP's encryption private key (PEM): decrypts an EncryptedAssertion; never logged, never returned. */
-  decryptionKeyPem?: string;
+  /**
+   * The SP's encryption private keys (PEM), the active one first: one of them decrypts an EncryptedAssertion.
+   * Never logged, never returned.
+   */
+  decryptionKeyPems?: string[];
 };
 
 export type ValidationOutcome = { ok: true; assertion: CheckedAssertion } | { ok: false; reason: string };
@@ -38,11 +41,13 @@ export async function validateResponse(request: ValidationRequest): Promise<Vali
     const encryptionRequired = request.connection.requireEncryptedAssertions;
     if (encryptionRequired) refusePlainAssertions(envelope.response);
     checkSignatureAlgorithmsOf(envelope.response);
-    const decrypted = await checkEncryptedAssertions(envelope.response, request.decryptionKeyPem);
-    const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed, decryptionKey: request.decryptionKeyPem });
+    const decrypted = await checkEncryptedAssertions(envelope.response, request.decryptionKeyPems ?? []);
+    // node-saml decrypts again, with one key: the one that opened the assertion here.
+    const decryptionKey = decrypted.keyPem ?? request.decryptionKeyPems?.[0];
+    const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed, decryptionKey });
     const assertionXml = await verifiedAssertionXml(client, request.encoded);
     const assertion = checkAssertion(parseSamlXml(assertionXml), expected);
-    if (encryptionRequired) requireDecrypted(assertion.id, decrypted);
+    if (encryptionRequired) requireDecrypted(assertion.id, decrypted.ids);
     checkResponse(envelope.response, expected);
     return { ok: true, assertion };
   } catch (error) {

@@ -11,8 +11,7 @@ import { buildLogoutUrl } from "./saml-logout";
 import { spEndpoints } from "./saml-settings";
 import { createSamlSlo } from "./saml-slo";
 import { samlRouter } from "./saml.routes";
-import { createSigningKeyStore } from "./signing-key.store";
-import { createSpSigningKey, SP_ENCRYPTION } from "./sp-signing-key";
+import type { SamlSpKeys } from "./sp-signing-key";
 import { spMetadataXml } from "./sp-metadata";
 
 export type SamlProtocol = SsoProtocol & {
@@ -26,21 +25,20 @@ const notAvailable = () => new AppError("not_found", "Single sign-on is not avai
  * SAML 2.0 service provider, one per tenant: SP-initiated login over HTTP-Redirect, the ACS over HTTP-POST,
  * SP metadata, and single logout (our LogoutRequest, and the SingleLogoutService for the IdP's messages).
  */
-export function createSamlProtocol(deps: SsoProtocolDeps): SamlProtocol {
-  const keyDeps = { db: deps.db, secretBox: deps.secretBox, clock: deps.clock, logger: deps.logger, store: createSigningKeyStore() };
-  const spKey = createSpSigningKey(keyDeps);
+export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys }): SamlProtocol {
+  const spKey = deps.spKeys.signing;
   // A key pair of its own for decrypting assertions (sp-signing-key.ts says why not the signing one).
-  const spEncryptionKey = createSpSigningKey(keyDeps, SP_ENCRYPTION);
+  const spEncryptionKey = deps.spKeys.encryption;
   const tenants = createTenantStore();
   const connections = createSsoConnectionStore();
   const router = samlRouter({
-    consumeAssertion: createSamlAcs({ ...deps, connections, spEncryptionKey: () => spEncryptionKey.get() }),
+    consumeAssertion: createSamlAcs({ ...deps, connections, spDecryptionKeys: async () => (await spEncryptionKey.keySet()).published }),
     singleLogout: createSamlSlo({ ...deps, connections, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
     async spMetadata(slug) {
       // Any existing tenant: its IdP admin needs this before the connection is created here.
       const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await tenants.findBySlug(deps.db, slug) : null;
       if (!tenant) throw notAvailable();
-      const [signing, encryption] = await Promise.all([spKey.get(), spEncryptionKey.get()]);
+      const [signing, encryption] = await Promise.all([spKey.keySet(), spEncryptionKey.keySet()]);
       return spMetadataXml(spEndpoints(deps.publicUrl, tenant.slug), signing, encryption);
     },
   });

@@ -1,18 +1,26 @@
 import { generateServiceProviderMetadata } from "@node-saml/node-saml";
 import type { SpEndpoints } from "./saml-settings";
-import type { SpSigningKey } from "./sp-signing-key";
+import type { SpKeySet } from "./sp-signing-key";
 
 const REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 // node-saml writes one SingleLogoutService, for HTTP-POST: the Redirect one is added in front of it.
 const POST_SLO = /<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"/;
+// node-saml writes one encryption KeyDescriptor: during a rollover it is repeated for each other published key.
+const ENCRYPTION_DESCRIPTOR = /<KeyDescriptor use="encryption">[\s\S]*?<\/KeyDescriptor>/;
+const X509_CERTIFICATE = /<ds:X509Certificate>([\s\S]*?)<\/ds:X509Certificate>/;
+const base64Of = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s+/g, "");
 
 /**
  * SP metadata for one tenant: entity ID, the ACS (HTTP-POST), single logout (HTTP-Redirect and HTTP-POST),
  * the signing certificate, the encryption certificate (KeyDescriptor use="encryption", with the content
  * ciphers accepted, AES-GCM first), signed AuthnRequests and signed assertions wanted. No NameIDFormat: the
  * IdP chooses (transient is refused at login). Encryption stays the IdP's choice: plain assertions are accepted.
+ * Every published key of each role is listed, the active one first: during a rollover an IdP that reads the
+ * metadata trusts the next signing key before it signs, and keeps the previous one until it is retired.
  */
-export function spMetadataXml(endpoints: SpEndpoints, key: SpSigningKey, encryptionKey: SpSigningKey): string {
+export function spMetadataXml(endpoints: SpEndpoints, signing: SpKeySet, encryption: SpKeySet): string {
+  const key = signing.active;
+  const encryptionKey = encryption.active;
   const xml = generateServiceProviderMetadata({
     issuer: endpoints.entityId,
     callbackUrl: endpoints.acsUrl,
@@ -20,14 +28,22 @@ export function spMetadataXml(endpoints: SpEndpoints, key: SpSigningKey, encrypt
     identifierFormat: null,
     wantAssertionsSigned: true,
     privateKey: key.privateKeyPem,
-    publicCerts: key.certificatePem,
+    publicCerts: signing.published.map((published) => published.certificatePem),
     signatureAlgorithm: "sha256",
     // node-saml only tests that a decryption key is present; it writes the certificate, never the key.
     decryptionPvk: encryptionKey.privateKeyPem,
     decryptionCert: encryptionKey.certificatePem,
   });
   if (!POST_SLO.test(xml)) throw new Error("node-saml no longer writes the HTTP-POST SingleLogoutService this code extends");
-  return xml.replace(POST_SLO, (post) => `<SingleLogoutService Binding="${REDIRECT}" Location="${escapeAttribute(endpoints.sloUrl)}"/>\n    ${post}`);
+  const descriptor = ENCRYPTION_DESCRIPTOR.exec(xml)?.[0];
+  const certificate = descriptor && X509_CERTIFICATE.exec(descriptor)?.[1]?.replace(/\s+/g, "");
+  if (!descriptor || certificate !== base64Of(encryptionKey.certificatePem)) throw new Error("node-saml no longer writes the encryption KeyDescriptor this code repeats");
+  const others = encryption.published
+    .filter((published) => published !== encryptionKey)
+    .map((published) => descriptor.replace(X509_CERTIFICATE, `<ds:X509Certificate>${base64Of(published.certificatePem)}</ds:X509Certificate>`));
+  return xml
+    .replace(ENCRYPTION_DESCRIPTOR, (active) => [active, ...others].join("\n    "))
+    .replace(POST_SLO, (post) => `<SingleLogoutService Binding="${REDIRECT}" Location="${escapeAttribute(endpoints.sloUrl)}"/>\n    ${post}`);
 }
 
 function escapeAttribute(value: string): string {
