@@ -15,6 +15,15 @@ const scopes = z
   .refine((list) => list.includes("openid"), { error: "must include openid" })
   .transform((list) => [...new Set(list)]);
 
+/**
+ * Authentication contexts asked of the IdP on step-up and read as a second factor when it answers with one:
+ * SAML AuthnContextClassRef URIs or OIDC acr values. No spaces: OIDC sends them space-separated.
+ */
+const stepUpContexts = z
+  .array(z.string().regex(/^[\x21-\x7e]+$/, { error: "one value, without spaces" }).max(1024))
+  .max(10)
+  .transform((list) => [...new Set(list)]);
+
 export const DEFAULT_OIDC_SCOPES = ["openid", "email", "profile"];
 
 const samlCreate = z
@@ -28,6 +37,7 @@ const samlCreate = z
     certificates: certificates.optional(),
     allowIdpInitiated: z.boolean().default(false),
     requireEncryptedAssertions: z.boolean().default(false),
+    stepUpContexts: stepUpContexts.default([]),
     provisioning: provisioning.default("pre-provisioned"),
     attributeMapping: mapping.optional(),
   })
@@ -49,6 +59,7 @@ const oidcCreate = z.strictObject({
   clientId: z.string().trim().min(1).max(512),
   clientSecret: z.string().min(1).max(2048),
   scopes: scopes.default(DEFAULT_OIDC_SCOPES),
+  stepUpContexts: stepUpContexts.default([]),
   provisioning: provisioning.default("pre-provisioned"),
   claimMapping: mapping.optional(),
 });
@@ -66,6 +77,7 @@ export const connectionUpdateSchema = z.strictObject({
   certificates: certificates.optional(),
   allowIdpInitiated: z.boolean().optional(),
   requireEncryptedAssertions: z.boolean().optional(),
+  stepUpContexts: stepUpContexts.optional(),
   attributeMapping: mapping.nullable().optional(),
   issuer: z.string().trim().min(1).max(2048).optional(),
   clientId: z.string().trim().min(1).max(512).optional(),

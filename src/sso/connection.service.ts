@@ -75,7 +75,7 @@ export function createSsoConnectionService(deps: Deps) {
     return {
       tenantId, type: "saml", enabled: input.enabled, ...endpoints, sloUrl: endpoints.sloUrl ?? null,
       allowIdpInitiated: input.allowIdpInitiated, requireEncryptedAssertions: input.requireEncryptedAssertions,
-      provisioning: input.provisioning, attributeMapping: input.attributeMapping,
+      stepUpContexts: input.stepUpContexts, provisioning: input.provisioning, attributeMapping: input.attributeMapping,
     };
   }
 
@@ -83,7 +83,7 @@ export function createSsoConnectionService(deps: Deps) {
     await deps.discover(input.issuer, deps.discovery);
     return {
       tenantId, type: "oidc", enabled: input.enabled, issuer: input.issuer, clientId: input.clientId,
-      scopes: input.scopes, provisioning: input.provisioning, attributeMapping: input.claimMapping,
+      scopes: input.scopes, stepUpContexts: input.stepUpContexts, provisioning: input.provisioning, attributeMapping: input.claimMapping,
     };
   }
 
@@ -103,7 +103,7 @@ export function createSsoConnectionService(deps: Deps) {
       const errors = foreign.map((path) => ({ path, message: `not a field of a ${row.type} connection` }));
       throw new AppError("validation_failed", errors.map((e) => `${e.path}: ${e.message}`).join("; "), { errors });
     }
-    const common = { enabled: input.enabled, provisioning: input.provisioning };
+    const common = { enabled: input.enabled, provisioning: input.provisioning, stepUpContexts: input.stepUpContexts };
     if (row.type === "saml") {
       return {
         ...common, ...samlEndpoints(input), allowIdpInitiated: input.allowIdpInitiated,

@@ -5,7 +5,7 @@ type Mapping = Record<string, string> | null;
 
 /** The public shape of a connection: no client secret, certificates as summaries. */
 export function toConnectionView(row: SsoConnectionRow, now: Date) {
-  const common = { id: row.id, enabled: row.enabled, provisioning: row.provisioning as "pre-provisioned" | "jit" };
+  const common = { id: row.id, enabled: row.enabled, provisioning: row.provisioning as "pre-provisioned" | "jit", stepUpContexts: row.stepUpContexts };
   const times = { createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
   if (row.type === "oidc") {
     return {

@@ -71,11 +71,21 @@ export function createSsoLoginService(deps: Deps) {
   const { db, clock } = deps;
 
   /** Step-up through SSO: the app asked for a second factor and the IdP reported none, so the local TOTP is added. */
-  async function stepUpNeeded(auth: SsoAuthentication, returnTo: string): Promise<boolean> {
-    return assuranceOf(auth) !== "aal2" && (await deps.secondFactorRequiredFor(returnTo));
+  async function stepUpNeeded(auth: SsoAuthentication, connection: SsoConnectionRow, returnTo: string): Promise<boolean> {
+    return assuranceOf(auth, connection.stepUpContexts) !== "aal2" && (await deps.secondFactorRequiredFor(returnTo));
   }
 
   return {
+    /**
+     * What to ask the IdP for at the start of a login: the connection's step-up contexts when the app this
+     * login returns to wants a second factor, else nothing (an IdP may refuse a context it cannot satisfy,
+     * so none is asked for a login that does not need it).
+     */
+    async stepUpContextsFor(connection: SsoConnectionRow, returnTo: string): Promise<string[]> {
+      if (connection.stepUpContexts.length === 0) return [];
+      return (await deps.secondFactorRequiredFor(returnTo)) ? connection.stepUpContexts : [];
+    },
+
     /** The tenant and the connection an SSO login for `slug` uses; 404 unless SSO is on with an enabled connection. */
     async target(slug: string): Promise<{ tenant: TenantRow; connection: SsoConnectionRow }> {
       const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await deps.tenantStore.findBySlug(db, slug) : null;
@@ -123,7 +133,7 @@ export function createSsoLoginService(deps: Deps) {
       });
       const asUser = (linked: LinkOutcome): AuditContext => ({ ...context, actor: { type: "user", id: linked.userId } });
       const links = { userStore: deps.userStore, identities: deps.identities };
-      const stepUp = !tenant.requireLocalMfaForSso && (await stepUpNeeded(auth, input.returnTo));
+      const stepUp = !tenant.requireLocalMfaForSso && (await stepUpNeeded(auth, connection, input.returnTo));
       const localFactor = tenant.requireLocalMfaForSso || stepUp;
       const known = await findLinkedUser(links, db, { tenant, connection, claims: auth.claims, at });
       let outcome: LinkOutcome;
@@ -157,8 +167,8 @@ export function createSsoLoginService(deps: Deps) {
         user: { id: outcome.userId, tenantId: tenant.id, email: outcome.email, name: outcome.name },
         tenant,
         method,
-        assurance: assuranceOf(auth),
-        amr: sessionAmrOf(auth),
+        assurance: assuranceOf(auth, connection.stepUpContexts),
+        amr: sessionAmrOf(auth, connection.stepUpContexts),
         ip: client.ip,
         userAgent: client.userAgent ?? "",
         sso,
@@ -208,10 +218,15 @@ async function linkWithRetry<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-/** aal2 only when the IdP said it used more than one factor; an SSO login is otherwise one factor. */
-export function assuranceOf(auth: Pick<SsoAuthentication, "amr" | "sso">): SessionAssurance {
+/**
+ * aal2 only when the IdP said it used more than one factor; an SSO login is otherwise one factor. Besides
+ * the built-in MFA contexts, a context the connection asks for on step-up counts (its admin named it as the
+ * IdP's second factor), matched exactly.
+ */
+export function assuranceOf(auth: Pick<SsoAuthentication, "amr" | "sso">, stepUpContexts: readonly string[] = []): SessionAssurance {
   if (auth.amr.includes("mfa")) return "aal2";
   const context = auth.sso.authnContext ?? "";
+  if (context !== "" && stepUpContexts.includes(context)) return "aal2";
   return MFA_CONTEXTS.some((pattern) => pattern.test(context)) ? "aal2" : "aal1";
 }
 
@@ -219,8 +234,8 @@ export function assuranceOf(auth: Pick<SsoAuthentication, "amr" | "sso">): Sessi
  * The session's amr: the IdP's values, plus `mfa` when only its authentication context (an OIDC `acr`) said
  * more than one factor, so that apps reading `amr` see the second factor `acr` reports (`mfa` for any).
  */
-function sessionAmrOf(auth: Pick<SsoAuthentication, "amr" | "sso">): string[] {
-  return assuranceOf(auth) === "aal2" && !auth.amr.includes("mfa") ? [...auth.amr, "mfa"] : auth.amr;
+function sessionAmrOf(auth: Pick<SsoAuthentication, "amr" | "sso">, stepUpContexts: readonly string[]): string[] {
+  return assuranceOf(auth, stepUpContexts) === "aal2" && !auth.amr.includes("mfa") ? [...auth.amr, "mfa"] : auth.amr;
 }
 
 export type SsoLoginService = ReturnType<typeof createSsoLoginService>;

@@ -36,10 +36,21 @@ export type SsoProtocolDeps = {
   allowHttpIssuers?: boolean;
 };
 
+export type BeginInput = {
+  tenant: TenantRow;
+  connection: SsoConnectionRow;
+  returnTo: string;
+  browserId: string;
+  /** Authentication contexts to ask the IdP for (step-up: the app wants a second factor); empty: none asked. */
+  authnContexts: string[];
+  req: Request;
+  res: Response;
+};
+
 /** One protocol's way to send a browser to the IdP; its own endpoints come as a router. */
 export interface SsoProtocol {
   /** Stores the flow server-side and returns the IdP URL to redirect the browser to. */
-  begin(input: { tenant: TenantRow; connection: SsoConnectionRow; returnTo: string; browserId: string; req: Request; res: Response }): Promise<string>;
+  begin(input: BeginInput): Promise<string>;
   router: Router;
   /** The IdP's logout URL for a session of this protocol (SAML SLO, OIDC end_session), or null. */
   logoutUrl?(session: Session): Promise<string | null>;
@@ -64,7 +75,8 @@ export function ssoRouter(deps: Deps): Router {
     const { tenant, connection } = await deps.login.target(String(req.params.tenant).toLowerCase());
     const returnTo = safeReturnTo(req.query.return_to, { fallback: "/account" });
     const protocol = connection.type === "oidc" ? deps.protocols.oidc : deps.protocols.saml;
-    const location = await protocol.begin({ tenant, connection, returnTo, browserId: deps.cookies.ensureBrowserId(req, res), req, res });
+    const authnContexts = await deps.login.stepUpContextsFor(connection, returnTo);
+    const location = await protocol.begin({ tenant, connection, returnTo, browserId: deps.cookies.ensureBrowserId(req, res), authnContexts, req, res });
     res.set("Cache-Control", "no-store");
     res.redirect(303, location);
   });

@@ -13,6 +13,8 @@ export type SamlTenantOptions = {
   provisioning?: "jit" | "pre-provisioned";
   emailDomains?: string[];
   attributeMapping?: Record<string, string>;
+  /** Contexts asked of the IdP on step-up (the connection's `stepUpContexts`). */
+  stepUpContexts?: string[];
 };
 
 /** An in-process test app, or a running service's base URL (both answer supertest), with its admin token. */
@@ -37,6 +39,7 @@ export async function setUpSamlTenant(t: SamlTarget, options: SamlTenantOptions 
   const connection = await expectStatus(admin(t).post(`/api/v1/tenants/${slug}/sso-connections`).send({
     type: "saml", idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, sloUrl: idp.sloUrl, certificates: [idp.certificate],
     allowIdpInitiated: options.allowIdpInitiated ?? false, provisioning: options.provisioning ?? "pre-provisioned", attributeMapping: options.attributeMapping,
+    stepUpContexts: options.stepUpContexts,
   }), 201, "SAML connection");
   await expectStatus(admin(t).put(`/api/v1/tenants/${slug}/sso`).send({ enabled: true, enforced: false }), 200, "SSO toggle");
   const metadata = await expectStatus(supertest(t.app).get(`/sso/${slug}/saml/metadata`), 200, "SP metadata");

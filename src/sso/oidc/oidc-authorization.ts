@@ -7,7 +7,11 @@ import { redirectUriOf } from "./oidc-client";
 
 type Deps = { clock: Clock; flows: SsoFlowStore; publicUrl: string };
 
-export type AuthorizationStart = { tenant: TenantRow; connection: SsoConnectionRow; returnTo: string; browserId: string; config: oidc.Configuration };
+export type AuthorizationStart = {
+  tenant: TenantRow; connection: SsoConnectionRow; returnTo: string; browserId: string; config: oidc.Configuration;
+  /** Sent as `acr_values` (step-up); none when empty. */
+  authnContexts: string[];
+};
 
 /**
  * The authorization request: code flow with PKCE S256 always, a fresh nonce, and as `state` the id of
@@ -29,6 +33,8 @@ export async function startAuthorization(deps: Deps, input: AuthorizationStart):
     nonce,
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: "S256",
+    // A voluntary claim request (OpenID Connect Core 3.1.2.1): the ID token's acr says what the IdP did.
+    ...(input.authnContexts.length > 0 ? { acr_values: input.authnContexts.join(" ") } : {}),
   });
   return { url: url.href, state };
 }

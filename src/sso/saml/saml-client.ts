@@ -17,6 +17,8 @@ export type SamlClientInput = {
   requestId?: string;
   /** Where node-saml keeps the IDs of LogoutRequests it sends. */
   requestCache?: CacheProvider;
+  /** AuthnContextClassRefs the AuthnRequest asks for (RequestedAuthnContext, Comparison="exact"); none when empty. */
+  authnContexts?: string[];
 };
 
 /** A fresh request ID: an xs:ID must not start with a digit; 160 random bits. */
@@ -54,9 +56,12 @@ export function samlClient(input: SamlClientInput): SAML {
     // InResponseTo is matched by the flow store (Redis, shared by every instance, single use) and against
     // the signed SubjectConfirmationData by the ACS; node-saml's own cache would be per process.
     validateInResponseTo: ValidateInResponseTo.never,
-    // Let the IdP choose the NameID format and how the user authenticates (MFA included).
+    // Let the IdP choose the NameID format and how the user authenticates (MFA included), except on step-up
+    // through a connection that names the contexts to ask for: then one of them, exactly.
     identifierFormat: null,
-    disableRequestedAuthnContext: true,
+    ...(input.authnContexts?.length
+      ? { disableRequestedAuthnContext: false, authnContext: input.authnContexts, racComparison: "exact" as const }
+      : { disableRequestedAuthnContext: true }),
     ...(requestId ? { generateUniqueId: () => requestId } : {}),
     ...(input.requestCache ? { cacheProvider: input.requestCache } : {}),
   });

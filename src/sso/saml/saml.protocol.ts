@@ -47,14 +47,15 @@ export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys 
     router,
 
     /** SP-initiated login: the AuthnRequest's ID and return_to stay in the flow store; RelayState is the flow's opaque id. */
-    async begin({ tenant, connection, returnTo }) {
+    async begin(input) {
+      const { tenant, connection, returnTo } = input;
       if (!connection.ssoUrl || !connection.idpEntityId) throw notAvailable();
       const requestId = newRequestId();
       const key = await spKey.get();
       const relayState = await deps.flows.begin({
         tenantId: tenant.id, connectionId: connection.id, returnTo, samlRequestId: requestId, createdAt: deps.clock.now().getTime(),
       });
-      const client = samlClient({ endpoints: spEndpoints(deps.publicUrl, tenant.slug), connection, key, requestId });
+      const client = samlClient({ endpoints: spEndpoints(deps.publicUrl, tenant.slug), connection, key, requestId, authnContexts: input.authnContexts });
       return client.getAuthorizeUrlAsync(relayState, undefined, {});
     },
 

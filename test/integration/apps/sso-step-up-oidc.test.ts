@@ -28,10 +28,10 @@ type Setup = { slug: string; tenantId: string; app: RegisteredApp; config: Confi
  * A tenant (MFA not required, users made at first login) with SSO through `op`, and an app for it. Gatehouse
  * listens on its own PUBLIC_URL here (the app fetches its discovery), so the OP client is registered for that.
  */
-async function oidcTenantWithApp(tenantBody: Record<string, unknown> = {}): Promise<Setup> {
+async function oidcTenantWithApp(tenantBody: Record<string, unknown> = {}, connectionBody: Record<string, unknown> = {}): Promise<Setup> {
   const slug = await createTenant(f.t, { mfaRequired: false, ...tenantBody });
   const { clientId, clientSecret } = op.registerClient(`${f.t.publicUrl}/sso/${slug}/oidc/callback`);
-  await f.t.api().post(`/api/v1/tenants/${slug}/sso-connections`).send({ type: "oidc", issuer: op.issuer, clientId, clientSecret, provisioning: "jit" }).expect(201);
+  await f.t.api().post(`/api/v1/tenants/${slug}/sso-connections`).send({ type: "oidc", issuer: op.issuer, clientId, clientSecret, provisioning: "jit", ...connectionBody }).expect(201);
   await f.t.api().put(`/api/v1/tenants/${slug}/sso`).send({ enabled: true, enforced: false }).expect(200);
   const tenant = await f.t.container.infra.db.tenant.findUniqueOrThrow({ where: { slug } });
   return { slug, tenantId: tenant.id, ...(await f.app({ tenants: [slug] })) };
@@ -52,7 +52,7 @@ async function throughIdp(browser: CookieBrowser, setup: Setup, login: OpLogin, 
   const callback = await op.authorize(toIdp.leftTo!.href);
   expect(callback.origin).toBe(f.t.publicUrl);
   const res = await browser.get(callback.pathname + callback.search);
-  return { request, res };
+  return { request, res, toIdp: toIdp.leftTo! };
 }
 
 /** The tenant's `sso.login.succeeded` rows, oldest first. */
@@ -193,6 +193,46 @@ describe("an app that asks for aal2, an IdP that reports MFA", () => {
     const setup = await oidcTenantWithApp();
     const browser = new CookieBrowser(f.t.app);
     const { res } = await throughIdp(browser, setup, { account: account("op-otp-only", "otp-only@oidc.example"), amr: ["otp"] }, { acr_values: "aal2" });
+    expect(res.headers.location).toBe("/us/mfa/setup");
+  });
+});
+
+describe("a connection that names its IdP's step-up contexts", () => {
+  const TWO_FACTOR = "urn:okta:loa:2fa:any";
+  const withContexts = () => oidcTenantWithApp({}, { stepUpContexts: [TWO_FACTOR, "urn:okta:loa:2fa:phishing-resistant"] });
+
+  it("asks the IdP for them when the app wants aal2, and takes the IdP's answer as the second factor", async () => {
+    const setup = await withContexts();
+    const browser = new CookieBrowser(f.t.app);
+    const email = "asked@oidc.example";
+    const { request, res, toIdp } = await throughIdp(browser, setup, { account: account("op-asked", email), acr: TWO_FACTOR, amr: ["pwd"] }, { acr_values: "aal2" });
+    expect(toIdp.searchParams.get("acr_values")).toBe(`${TWO_FACTOR} urn:okta:loa:2fa:phishing-resistant`);
+    expect(String(res.headers.location)).toMatch(/^\/oidc\/interaction\//);
+    const { leftTo } = await followWithinGatehouse(browser, f.t.publicUrl, String(res.headers.location));
+    expect((await redeem(setup.config, request, leftTo!)).claims()).toMatchObject({ email, acr: "aal2", amr: ["pwd", "mfa"] });
+    const user = await f.t.container.infra.db.user.findFirstOrThrow({ where: { tenantId: setup.tenantId, email } });
+    expect(user.totpSecret).toBeNull();
+  });
+
+  it("asks nothing when the app does not want aal2", async () => {
+    const setup = await withContexts();
+    const { toIdp } = await throughIdp(new CookieBrowser(f.t.app), setup, { account: account("op-unasked", "unasked@oidc.example"), amr: ["pwd"] });
+    expect(toIdp.searchParams.has("acr_values")).toBe(false);
+  });
+
+  it("holds the login for the local TOTP when the IdP answers with another context", async () => {
+    const setup = await withContexts();
+    const { res, toIdp } = await throughIdp(new CookieBrowser(f.t.app), setup, { account: account("op-lower", "lower@oidc.example"), acr: "urn:okta:loa:1fa:any", amr: ["pwd"] }, { acr_values: "aal2" });
+    expect(toIdp.searchParams.get("acr_values")).toContain(TWO_FACTOR);
+    expect(res.headers.location).toBe("/us/mfa/setup");
+    expect(sessionCookieSet(res)).toBe(false);
+  });
+
+  it("counts them only for the connection that names them", async () => {
+    // The same acr from an IdP whose connection does not name it: one factor, held for the local TOTP.
+    const setup = await oidcTenantWithApp();
+    const { res, toIdp } = await throughIdp(new CookieBrowser(f.t.app), setup, { account: account("op-unnamed", "unnamed@oidc.example"), acr: TWO_FACTOR, amr: ["pwd"] }, { acr_values: "aal2" });
+    expect(toIdp.searchParams.has("acr_values")).toBe(false);
     expect(res.headers.location).toBe("/us/mfa/setup");
   });
 });

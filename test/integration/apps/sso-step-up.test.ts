@@ -1,11 +1,13 @@
 // Step-up through SSO: an app that asks for a second factor (acr_values=aal2) must not get aal2 from an IdP
 // login that used one factor; Gatehouse adds its own TOTP (no skipping it), and an IdP's MFA is taken as is.
+import { inflateRawSync } from "node:zlib";
+import { DOMParser } from "@xmldom/xmldom";
 import type { Configuration } from "openid-client";
 import { oathtoolCode, textOf } from "../../support/browser";
 import { CookieBrowser, STEP_MS } from "../../support/login-helpers";
 import { redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../../support/relying-party";
-import { setUpSamlTenant, type SamlTenant } from "../../support/saml-login";
+import { setUpSamlTenant, type SamlTenant, type SamlTenantOptions } from "../../support/saml-login";
 
 const MFA_CONTEXT = "https://refeds.org/profile/mfa";
 
@@ -17,8 +19,8 @@ beforeAll(async () => {
 afterAll(() => f.close());
 
 /** A SAML tenant (MFA not required, users made at first login) and an app for it. */
-async function samlTenantWithApp(): Promise<{ tenant: SamlTenant; app: RegisteredApp; config: Configuration }> {
-  const tenant = await setUpSamlTenant(f.t, { provisioning: "jit" });
+async function samlTenantWithApp(options: Pick<SamlTenantOptions, "stepUpContexts"> = {}): Promise<{ tenant: SamlTenant; app: RegisteredApp; config: Configuration }> {
+  const tenant = await setUpSamlTenant(f.t, { provisioning: "jit", ...options });
   return { tenant, ...(await f.app({ tenants: [tenant.slug] })) };
 }
 
@@ -37,7 +39,21 @@ async function throughIdp(
   expect(toIdp.leftTo?.origin + toIdp.leftTo!.pathname).toBe(setup.tenant.idp.ssoUrl);
   const answer = await setup.tenant.idp.answer(toIdp.leftTo!.href, setup.tenant.spMetadata, { user: { ...user, attributes: { givenName: "Grace" } } });
   const acs = await browser.post(`/sso/${setup.tenant.slug}/saml/acs`, { SAMLResponse: answer.SAMLResponse, RelayState: answer.RelayState! }, { withCsrf: false });
-  return { request, acs };
+  return { request, acs, authnRequest: authnRequestXml(toIdp.leftTo!) };
+}
+
+/** The AuthnRequest of an HTTP-Redirect URL, inflated (saml-bindings 3.4.4.1). */
+function authnRequestXml(location: URL): string {
+  return inflateRawSync(Buffer.from(location.searchParams.get("SAMLRequest") ?? "", "base64")).toString("utf8");
+}
+
+/** The AuthnContextClassRefs an AuthnRequest asks for, and how they are compared; null when it asks for none. */
+function requestedContexts(xml: string): { comparison: string | null; classRefs: string[] } | null {
+  const doc = new DOMParser().parseFromString(xml, "text/xml");
+  const requested = doc.getElementsByTagNameNS("urn:oasis:names:tc:SAML:2.0:protocol", "RequestedAuthnContext")[0];
+  if (!requested) return null;
+  const classRefs = Array.from(requested.getElementsByTagNameNS("urn:oasis:names:tc:SAML:2.0:assertion", "AuthnContextClassRef")).map((node) => node.textContent ?? "");
+  return { comparison: requested.getAttribute("Comparison"), classRefs };
 }
 
 /** The tenant's `sso.login.succeeded` rows, oldest first. */
@@ -121,4 +137,39 @@ it("does not ask again for a second factor the IdP reported", async () => {
   const logins = await ssoLogins(setup.tenant.tenantId);
   expect(logins).toHaveLength(1);
   expect(logins[0]).not.toHaveProperty("localSecondFactor");
+});
+
+describe("a connection that names its IdP's step-up contexts", () => {
+  // An IdP's own name for its MFA login, not one of the contexts Gatehouse reads as MFA by itself.
+  const STRONG = "urn:acme:idp:loa:strong";
+
+  it("asks the IdP for them, exactly, when the app wants aal2, and takes an answer with one of them as the second factor", async () => {
+    const setup = await samlTenantWithApp({ stepUpContexts: [STRONG] });
+    const browser = new CookieBrowser(f.t.app);
+    const nameId = "strong@saml.example";
+    const { request, acs, authnRequest } = await throughIdp(browser, setup, { nameId, authnContext: STRONG }, { acr_values: "aal2" });
+    expect(requestedContexts(authnRequest)).toEqual({ comparison: "exact", classRefs: [STRONG] });
+    expect(String(acs.headers.location)).toMatch(/^\/oidc\/interaction\//);
+    const { leftTo } = await followWithinGatehouse(browser, f.t.publicUrl, String(acs.headers.location));
+    expect((await redeem(setup.config, request, leftTo!)).claims()).toMatchObject({ email: nameId, acr: "aal2", amr: expect.arrayContaining(["mfa"]) });
+    const user = await f.t.container.infra.db.user.findFirstOrThrow({ where: { tenantId: setup.tenant.tenantId, email: nameId } });
+    expect(user.totpSecret).toBeNull();
+  });
+
+  it("asks nothing when the app does not want aal2, and nothing of a connection that names none", async () => {
+    const named = await samlTenantWithApp({ stepUpContexts: [STRONG] });
+    expect(requestedContexts((await throughIdp(new CookieBrowser(f.t.app), named, { nameId: "plain@saml.example" })).authnRequest)).toBeNull();
+    const unnamed = await samlTenantWithApp();
+    const asked = await throughIdp(new CookieBrowser(f.t.app), unnamed, { nameId: "unnamed@saml.example", authnContext: STRONG }, { acr_values: "aal2" });
+    expect(requestedContexts(asked.authnRequest)).toBeNull();
+    // Not named by this connection, and not one of the built-in MFA contexts: held for the local TOTP.
+    expect(asked.acs.headers.location).toBe("/us/mfa/setup");
+  });
+
+  it("holds the login for the local TOTP when the IdP answers with another context", async () => {
+    const setup = await samlTenantWithApp({ stepUpContexts: [STRONG] });
+    const { acs } = await throughIdp(new CookieBrowser(f.t.app), setup, { nameId: "password-only@saml.example" }, { acr_values: "aal2" });
+    expect(acs.status).toBe(303);
+    expect(acs.headers.location).toBe("/us/mfa/setup");
+  });
 });

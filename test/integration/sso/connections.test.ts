@@ -123,6 +123,21 @@ describe("SAML connections", () => {
     expect(expired.body.code).toBe("invalid_certificate");
   });
 
+  it("keeps the step-up contexts to ask the IdP for: repeats dropped, values with spaces or too many refused, cleared with []", async () => {
+    const strong = "urn:acme:idp:loa:strong";
+    const created = await t.api().post(url()).send({ ...samlFields(), stepUpContexts: [strong, strong, "https://refeds.org/profile/mfa"] }).expect(201);
+    expect(created.body.stepUpContexts).toEqual([strong, "https://refeds.org/profile/mfa"]);
+    expect((await t.api().get(`${url()}/${created.body.id}`).expect(200)).body.stepUpContexts).toEqual([strong, "https://refeds.org/profile/mfa"]);
+    for (const stepUpContexts of [["two words"], [""], Array.from({ length: 11 }, (_, i) => `urn:loa:${i}`)]) {
+      const refused = await t.api().patch(`${url()}/${created.body.id}`).send({ stepUpContexts }).expect(400);
+      expect(refused.body.code).toBe("validation_failed");
+    }
+    const cleared = await t.api().patch(`${url()}/${created.body.id}`).send({ stepUpContexts: [] }).expect(200);
+    expect(cleared.body.stepUpContexts).toEqual([]);
+    // A connection made without them asks for nothing.
+    expect((await t.api().post(url()).send(samlFields()).expect(201)).body.stepUpContexts).toEqual([]);
+  });
+
   it("deletes one (204), audited with deleted: true", async () => {
     const id = (await t.api().post(url()).send(samlFields()).expect(201)).body.id;
     await t.api().delete(`${url()}/${id}`).expect(204);

@@ -28,4 +28,13 @@ describe("the assurance of an SSO login", () => {
     expect(assuranceOf(login(["pwd", "otp"]))).toBe("aal1");
     expect(assuranceOf(login([]))).toBe("aal1");
   });
+
+  it("is aal2 for a context the connection names for step-up, matched exactly", () => {
+    const named = ["urn:acme:idp:loa:strong"];
+    expect(assuranceOf(login(["pwd"], "urn:acme:idp:loa:strong"), named)).toBe("aal2");
+    expect(assuranceOf(login(["pwd"], "urn:acme:idp:loa:strong"))).toBe("aal1");
+    expect(assuranceOf(login(["pwd"], "urn:acme:idp:loa:strong-ish"), named)).toBe("aal1");
+    expect(assuranceOf(login(["pwd"], "URN:ACME:IDP:LOA:STRONG"), named)).toBe("aal1");
+    expect(assuranceOf(login(["pwd"]), named)).toBe("aal1");
+  });
 });
