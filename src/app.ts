@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   const { db, kv, clock } = container.infra;
   const protocolDeps: SsoProtocolDeps = {
     db, kv, clock, logger: deps.logger, publicUrl: config.publicUrl, secretBox: new SecretBox(config.secretKeys),
-    login: container.ssoLogin, flows: container.ssoFlows, http: ssoHttp, cookies, allowHttpIssuers: config.env !== "production", samlValidator: container.samlValidator,
+    login: container.ssoLogin, flows: container.ssoFlows, http: ssoHttp, cookies, allowHttpIssuers: config.env !== "production", samlValidator: container.samlValidator, throttle: container.throttle,
     sessions: container.sessions,
   };
   const protocols = { saml: createSamlProtocol({ ...protocolDeps, spKeys: container.samlSpKeys }), oidc: createOidcProtocol(protocolDeps) };

@@ -112,6 +112,7 @@ export function createContainer(infra: Infrastructure) {
       await Promise.all([bcrypt.close(), samlValidator.close()]);
     },
     samlValidator,
+    throttle,
     sessions,
     recoveryNotices,
     localLogin,

@@ -1,3 +1,4 @@
+import type { AuthThrottle } from "../platform/throttle/throttle";
 import { Router, type Request, type Response } from "express";
 import type { Clock } from "../platform/clock";
 import type { SecretBox } from "../platform/crypto";
@@ -32,6 +33,8 @@ export type SsoProtocolDeps = {
   sessions: SessionService;
   /** Validates SAML responses (on worker threads unless configured otherwise). */
   samlValidator: SamlValidator;
+  /** Counts failures to decrypt SAML assertions (a padding oracle needs many). */
+  throttle: AuthThrottle;
   /** Plain-http IdP endpoints (development and tests only; never in production, as for discovery on save). */
   allowHttpIssuers?: boolean;
 };

@@ -3,7 +3,7 @@
 // from any other failure (an oracle that decrypts XML Encryption with AES-CBC: Jager and Somorovsky, 2011).
 import supertest from "supertest";
 import type { TestApp } from "../support/harness";
-import { AES128_CBC, AES256_CBC, AES256_GCM, makeIdpKeys, RSA_SHA1, tamper, TestSamlIdp, type AssertionEncryption } from "../support/saml-idp";
+import { AES128_CBC, AES256_CBC, AES256_GCM, flipCipherValue, makeIdpKeys, RSA_SHA1, TestSamlIdp, type AssertionEncryption } from "../support/saml-idp";
 import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, setUpSamlTenant, type SamlTenant, withJitSamlTenant } from "../support/saml-login";
 
 let t: TestApp;
@@ -23,28 +23,6 @@ async function refusedFor(target: SamlTenant, form: Form, reason: string): Promi
 }
 
 const encrypted = (target: SamlTenant, encrypt: AssertionEncryption = {}, nameId = "victim@corp.example") => idpAnswer(t, target, { user: { nameId }, encrypt });
-
-const CIPHER_VALUE = /(<xenc:CipherValue>)([^<]+)(<\/xenc:CipherValue>)/g;
-
-/**
- * Flips one base64 character of a CipherValue: the EncryptedKey's (the first) or the EncryptedData's (the
- * last): in its first cipher block (for CBC: the assertion's start tag garbled), its middle, or its last block
- * (where CBC padding sits). CBC is malleable: a flip in the middle may only garble the signature's KeyInfo,
- * which no signature covers and which is ignored, and the assertion still verifies; tests aim at signed bytes.
- */
-function flipCipherValue(form: Form, which: "key" | "content", where: "start" | "middle" | "end"): Form {
-  const SAMLResponse = tamper(form.SAMLResponse, (xml) => {
-    const values = [...xml.matchAll(CIPHER_VALUE)];
-    const target = which === "key" ? values[0]! : values.at(-1)!;
-    const value = target[2]!.replace(/\s+/g, "");
-    // The IV is the first 16 bytes (about 22 base64 characters); character 30 falls into the first cipher block.
-    const at = where === "start" ? 30 : where === "middle" ? Math.floor(value.length / 2) : value.replace(/=+$/, "").length - 3;
-    const flipped = `${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`;
-    return xml.slice(0, target.index) + target[1] + flipped + target[3] + xml.slice(target.index! + target[0].length);
-  });
-  expect(SAMLResponse).not.toBe(form.SAMLResponse);
-  return { ...form, SAMLResponse };
-}
 
 describe("encryption is not authentication", () => {
   it("refuses an encrypted assertion that carries no signature", async () => {

@@ -436,3 +436,25 @@ export function signAssertionWithXmlsec(samlResponse: string, keys: IdpKeys, met
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const CIPHER_VALUE = /(<xenc:CipherValue>)([^<]+)(<\/xenc:CipherValue>)/g;
+
+/**
+ * Flips one base64 character of a CipherValue: the EncryptedKey's (the first) or the EncryptedData's (the
+ * last): in its first cipher block (for CBC: the assertion's start tag garbled), its middle, or its last block
+ * (where CBC padding sits). CBC is malleable: a flip in the middle may only garble the signature's KeyInfo,
+ * which no signature covers and which is ignored, and the assertion still verifies; tests aim at signed bytes.
+ */
+export function flipCipherValue(form: PostedResponse, which: "key" | "content", where: "start" | "middle" | "end"): PostedResponse {
+  const SAMLResponse = tamper(form.SAMLResponse, (xml) => {
+    const values = [...xml.matchAll(CIPHER_VALUE)];
+    const target = which === "key" ? values[0]! : values.at(-1)!;
+    const value = target[2]!.replace(/\s+/g, "");
+    // The IV is the first 16 bytes (about 22 base64 characters); character 30 falls into the first cipher block.
+    const at = where === "start" ? 30 : where === "middle" ? Math.floor(value.length / 2) : value.replace(/=+$/, "").length - 3;
+    const flipped = `${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`;
+    return xml.slice(0, target.index) + target[1] + flipped + target[3] + xml.slice(target.index! + target[0].length);
+  });
+  expect(SAMLResponse).not.toBe(form.SAMLResponse);
+  return { ...form, SAMLResponse };
+}

@@ -3,8 +3,11 @@ import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type Rat
 import { sha256Hex } from "../crypto";
 import type { RedisConnection } from "../kv/redis-client";
 
-/** Steps whose failures are counted apart: MFA failures never feed the password counters. */
-export type ThrottledAction = "login" | "mfa" | "forgot";
+/**
+ * Steps whose failures are counted apart: MFA failures never feed the password counters. `saml_decrypt`:
+ * EncryptedAssertions that do not decrypt (a padding-oracle attack needs thousands of them).
+ */
+export type ThrottledAction = "login" | "mfa" | "forgot" | "saml_decrypt";
 
 /** Which counter refused: consecutive per (account, IP), per IP, or per account across all IPs. */
 export type ThrottleReason = "account_ip" | "ip" | "account";

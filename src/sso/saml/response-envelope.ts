@@ -5,6 +5,8 @@ import { attributeOf, childElement, DSIG, parseSamlXml, SAMLP } from "./saml-xml
 export type PostedResponse = {
   /** The base64 form exactly as posted: node-saml decodes it to the same XML. */
   encoded: string;
+  /** Whether the response holds anything named EncryptedAssertion: then the SP's key will be used on it. */
+  encrypted: boolean;
   /** The root element's InResponseTo, read as text: only a key to find the login it answers. */
   inResponseTo?: string;
   /**
@@ -58,7 +60,9 @@ export function readPostedResponse(body: unknown): PostedResponse {
   const attribute = IN_RESPONSE_TO.exec(root[1] ?? "");
   const relayState = typeof form.RelayState === "string" && form.RelayState.length <= 1024 ? form.RelayState : undefined;
   const inResponseTo = attribute ? (attribute[1] ?? attribute[2]) : undefined;
-  return { encoded, inResponseTo, issuer: inResponseTo === undefined ? issuerText(xml) : undefined, relayState };
+  // An element of that name anywhere: XML names cannot be escaped, so no EncryptedAssertion hides from this.
+  const encrypted = xml.includes("EncryptedAssertion");
+  return { encoded, inResponseTo, issuer: inResponseTo === undefined ? issuerText(xml) : undefined, relayState, encrypted };
 }
 
 /** The first Issuer's plain text (no markup inside), or undefined: then the response names no connection. */

@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import { AppError } from "../../platform/errors";
+import { contextOf } from "../../platform/http/request-context";
 import { safeReturnTo } from "../../platform/http/return-to";
 import type { TenantRow } from "../../tenants/tenant.store";
 import type { SsoConnectionRow } from "../connection.store";
@@ -14,7 +15,7 @@ import { samlAuthentication } from "./saml-claims";
 import { spEndpoints } from "./saml-settings";
 import type { SpSigningKey } from "./sp-signing-key";
 
-type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator"> & IssuerConnectionDeps & {
+type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator" | "throttle"> & IssuerConnectionDeps & {
   /**
    * The SP's published encryption key pairs, the active one first: IdPs encrypt assertions to a certificate of
    * the SP metadata, and during a rollover that may be the next or the previous one.
@@ -47,7 +48,7 @@ export function createSamlAcs(deps: AcsDeps) {
       if (envelope.inResponseTo === undefined) where = { tenant: target.tenant, connection: await connectionOfIssuer(deps, target.connection, envelope.issuer) };
       const correlation = await correlate(deps, where, envelope);
       where = { tenant: target.tenant, connection: correlation.connection };
-      const auth = await authenticate(deps, where, envelope, correlation.requestId);
+      const auth = await authenticate(deps, where, envelope, correlation.requestId, contextOf(res).ip);
       await deps.http.finish(res, { ...where, auth, returnTo: correlation.returnTo });
       await deps.login.clearFailures(where.connection.id);
     } catch (error) {
@@ -74,7 +75,19 @@ async function correlate(deps: AcsDeps, target: Target, envelope: PostedResponse
   return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo };
 }
 
-async function authenticate(deps: AcsDeps, where: Target, envelope: PostedResponse, requestId: string | null): Promise<SsoAuthentication> {
+/**
+ * A padding oracle against AES-CBC content needs thousands of tampered EncryptedAssertions, each telling the
+ * attacker (by how long the refusal took, as the refusal itself is always `decryption_failed`) whether it
+ * decrypted. Failures to decrypt are counted per connection and client IP (the throttle's consecutive and
+ * per-IP counters): after 10 in a row from one IP, that IP's encrypted responses for the connection are
+ * refused without touching the key, with delays that double up to 15 minutes. Counted per IP so that an
+ * attacker cannot shut a whole tenant out of SSO; a decrypted assertion resets the IP's run.
+ */
+function decryptionSubject(where: Target, ip: string) {
+  return { account: `${where.connection.id}:${ip}`, ip, action: "saml_decrypt" as const };
+}
+
+async function authenticate(deps: AcsDeps, where: Target, envelope: PostedResponse, requestId: string | null, ip: string): Promise<SsoAuthentication> {
   const idpEntityId = where.connection.idpEntityId;
   if (!idpEntityId) throw new SsoRefused("connection_incomplete");
   const endpoints = spEndpoints(deps.publicUrl, where.tenant.slug);
@@ -82,9 +95,15 @@ async function authenticate(deps: AcsDeps, where: Target, envelope: PostedRespon
   const expected: Expected = { endpoints, idpEntityId, requestId, now };
   // Parsing, signatures and every check of the Response and assertion: the CPU-heavy part, off the event loop.
   const { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions } = where.connection;
-  const decryptionKeyPems = (await deps.spDecryptionKeys()).map((key) => key.privateKeyPem);
   const connection = { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions };
+  const subject = decryptionSubject(where, ip);
+  if (envelope.encrypted && !(await deps.throttle.check(subject)).allowed) throw new SsoRefused("decryption_throttled");
+  const decryptionKeyPems = envelope.encrypted ? (await deps.spDecryptionKeys()).map((key) => key.privateKeyPem) : [];
   const outcome = await deps.samlValidator.validate({ encoded: envelope.encoded, connection, expected, decryptionKeyPems });
+  if (envelope.encrypted) {
+    if (!outcome.ok && outcome.reason === "decryption_failed") await deps.throttle.recordFailure(subject);
+    else if (outcome.ok) await deps.throttle.recordSuccess(subject);
+  }
   if (!outcome.ok) throw new SsoRefused(outcome.reason);
   const { assertion } = outcome;
   await acceptAssertionOnce(deps.kv, { connectionId: where.connection.id, assertionId: assertion.id, refusedAfter: assertion.refusedAfter, now });
