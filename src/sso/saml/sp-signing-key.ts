@@ -254,8 +254,6 @@ async function newKey(deps: Pick<Deps, "secretBox" | "clock">, role: SpKeyRole):
   return { data, privateKeyPem: privateKey };
 }
 
-export type SpSigningKeys = ReturnType<typeof createSpSigningKey>;
-
 /** Both SP key roles of the deployment: one for signing, one for decrypting. */
 export function createSamlSpKeys(deps: Deps) {
   return { signing: createSpSigningKey(deps, SP_SIGNING), encryption: createSpSigningKey(deps, SP_ENCRYPTION) };
