@@ -2,11 +2,11 @@ import { Router, type Response } from "express";
 import { AppError } from "../platform/errors";
 import { contextOf } from "../platform/http/request-context";
 import { pathParam } from "../platform/http/validate";
+import { UUID_PATTERN } from "../platform/pagination";
 import type { SamlSpKeys } from "../sso/saml/sp-signing-key";
 import { callerOf, requireScope } from "./api-key.middleware";
 
 const USES = new Set(["signing", "encryption"]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * /saml/sp-keys/{use}: the SAML service provider's keys (signing, encryption), rolled over in stages. A new
@@ -26,7 +26,7 @@ export function samlKeysRouter(deps: { samlSpKeys: SamlSpKeys }): Router {
 
   function keyId(req: { params: Record<string, string | string[] | undefined> }): string {
     const id = pathParam(req.params, "id");
-    if (!UUID.test(id)) throw new AppError("not_found", "No such SAML service provider key");
+    if (!UUID_PATTERN.test(id)) throw new AppError("not_found", "No such SAML service provider key");
     return id;
   }
 
