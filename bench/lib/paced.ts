@@ -93,7 +93,7 @@ export async function pacedGenerator(): Promise<{ kind: GeneratorKind; unavailab
 const WORKER_SOURCE = `
 const net = require("node:net");
 const { parentPort, workerData } = require("node:worker_threads");
-const { host, port, request: head, rate, seconds, connections, expectStatus, nice } = workerData;
+const { host, port, request: head, rate, seconds, connections, expectStatus, nice, warmupSeconds } = workerData;
 let prioritised = false;
 try {
   const tid = Number(require("node:fs").readlinkSync("/proc/thread-self").split("/").pop());
@@ -104,13 +104,17 @@ try {
 // Raw keep-alive sockets and one prebuilt request: the generator must be far cheaper than the server.
 const request = Buffer.from(head);
 const total = Math.floor(rate * seconds);
+// The warm-up's requests come first: sent and answered like the rest, not recorded.
+const warm = Math.floor(rate * warmupSeconds);
+const all = warm + total;
 const latencies = [];
 const services = [];
 const waiting = [];
 let completed = 0, failed = 0, finished = 0, next = 0;
 const start = performance.now() + 100;
 const idle = [];
-function record(due, sentAt, ok) {
+function record(due, index, sentAt, ok) {
+  if (index < warm) return;
   const now = performance.now();
   latencies.push(now - due);
   services.push(now - sentAt);
@@ -132,31 +136,32 @@ function open() {
       buffer = buffer.slice(end + 4);
       const due = socket.current;
       socket.current = undefined;
-      if (due !== undefined) record(due, socket.sentAt, status === expectStatus);
+      if (due !== undefined) record(due, socket.index, socket.sentAt, status === expectStatus);
       send(socket);
     }
   });
-  socket.on("error", () => { if (socket.current !== undefined) record(socket.current, socket.sentAt, false); });
+  socket.on("error", () => { if (socket.current !== undefined) record(socket.current, socket.index, socket.sentAt, false); });
   socket.on("connect", () => send(socket));
 }
 function send(socket) {
-  const due = waiting.shift();
-  if (due === undefined) { idle.push(socket); return; }
-  socket.current = due;
+  const next = waiting.shift();
+  if (next === undefined) { idle.push(socket); return; }
+  socket.current = next.due;
+  socket.index = next.index;
   socket.sentAt = performance.now();
   socket.write(request);
 }
 function tick() {
   const now = performance.now();
-  while (next < total && start + (next * 1000) / rate <= now) {
-    waiting.push(start + (next * 1000) / rate);
+  while (next < all && start + (next * 1000) / rate <= now) {
+    waiting.push({ due: start + (next * 1000) / rate, index: next });
     next += 1;
     const socket = idle.shift();
     if (socket) send(socket);
   }
   // A 1 ms timer, not a busy loop: the generator must leave the CPU to the servers it measures. Requests
   // that fell due meanwhile go out together, and their wait counts in their latency.
-  if (next < total) setTimeout(tick, 1);
+  if (next < all) setTimeout(tick, 1);
 }
 function report() {
   latencies.sort((a, b) => a - b);
@@ -174,8 +179,9 @@ setTimeout(tick, 100);
 
 const GENERATOR_NICE = -10;
 
-type Pace = { rate: number; seconds: number; connections: number };
-type Spec = Pace & { host: string; port: number; path: string; method: string; headers: Record<string, string>; expectStatus: number; nice: number };
+/** warmupSeconds: paced the same way on the same connections before the measured seconds, not recorded. */
+type Pace = { rate: number; seconds: number; connections: number; warmupSeconds?: number };
+type Spec = Required<Pace> & { host: string; port: number; path: string; method: string; headers: Record<string, string>; expectStatus: number; nice: number };
 type Figures = Omit<PacedRun, "generator" | "machineBusyPercent" | "stealPercent">;
 
 export async function firePaced(baseUrl: string, target: Target, pace: Pace): Promise<PacedRun> {
@@ -184,7 +190,7 @@ export async function firePaced(baseUrl: string, target: Target, pace: Pace): Pr
   if (target.body !== undefined) throw new Error("the paced generator sends bodyless requests only");
   const spec: Spec = {
     host: url.hostname === "localhost" ? "127.0.0.1" : url.hostname, port: Number(url.port), path: `${url.pathname}${url.search}`,
-    method: target.method, headers: target.headers ?? {}, ...pace, expectStatus: target.expectStatus ?? 200, nice: GENERATOR_NICE,
+    method: target.method, headers: target.headers ?? {}, ...pace, warmupSeconds: pace.warmupSeconds ?? 0, expectStatus: target.expectStatus ?? 200, nice: GENERATOR_NICE,
   };
   const { binary } = await nativeBuild();
   // The native generator takes IPv4 addresses only; the bench's servers listen on 127.0.0.1.
@@ -193,7 +199,7 @@ export async function firePaced(baseUrl: string, target: Target, pace: Pace): Pr
   const figures = useNative ? await runNative(binary, spec) : await runWorker(spec);
   const after = cpuTimes();
   const run: PacedRun = { ...figures, generator: useNative ? "native" : "node" };
-  // Includes the generator's 100 ms start: a small dilution, the same for both servers.
+  // Includes the generator's 100 ms start and the warm-up: a dilution, the same for every server.
   if (before && after && after.total > before.total) {
     run.machineBusyPercent = (100 * (after.busy - before.busy)) / (after.total - before.total);
     run.stealPercent = (100 * (after.steal - before.steal)) / (after.total - before.total);
@@ -207,7 +213,7 @@ function requestHead(spec: Spec): string {
 }
 
 function runNative(binary: string, spec: Spec): Promise<Figures> {
-  const args = [spec.host, spec.port, spec.rate, spec.seconds, spec.connections, spec.expectStatus, spec.nice].map(String);
+  const args = [spec.host, spec.port, spec.rate, spec.seconds, spec.connections, spec.expectStatus, spec.nice, spec.warmupSeconds].map(String);
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";

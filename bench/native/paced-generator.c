@@ -10,7 +10,11 @@
  * It sends one prebuilt request (read from stdin) over a fixed number of keep-alive connections, at most
  * one request in flight per connection, and reads status lines and Content-Length only.
  *
- * usage: paced-generator HOST PORT RATE SECONDS CONNECTIONS EXPECT_STATUS NICE < request-head
+ * An optional WARMUP (seconds) paces requests the same way on the same connections before the measured
+ * SECONDS: they are sent and answered but not recorded. New connections and the first moments of a run
+ * are not what a proxy holding keep-alive connections to a running server sees.
+ *
+ * usage: paced-generator HOST PORT RATE SECONDS CONNECTIONS EXPECT_STATUS NICE [WARMUP] < request-head
  * prints one JSON object with the figures of a PacedRun (see paced.ts).
  */
 #define _GNU_SOURCE
@@ -44,6 +48,7 @@ typedef struct {
   int busy;
   int64_t due;
   int64_t sent;
+  long index;
   size_t len;
   char buf[RESPONSE_BUFFER];
 } connection;
@@ -57,6 +62,8 @@ static int *idle;
 static int idle_count;
 static int64_t *latencies, *services;
 static long finished, completed, failed;
+/* Requests with a lower index are the warm-up's: answered, not recorded. */
+static long warm_count, warm_finished;
 static int expect_status;
 
 static int64_t now_ns(void) {
@@ -92,12 +99,16 @@ static int open_connection(int index) {
 
 static void record(connection *c, int ok) {
   int64_t now = now_ns();
+  c->busy = 0;
+  c->len = 0;
+  if (c->index < warm_count) {
+    warm_finished += 1;
+    return;
+  }
   latencies[finished] = now - c->due;
   services[finished] = now - c->sent;
   finished += 1;
   if (ok) completed += 1; else failed += 1;
-  c->busy = 0;
-  c->len = 0;
 }
 
 /* A connection the server closed or broke: its request (if any) failed; a new one takes its place. */
@@ -113,9 +124,10 @@ static void replace(int index) {
   open_connection(index);
 }
 
-static int send_request(int index, int64_t due) {
+static int send_request(int index, long request_index, int64_t due) {
   connection *c = &connections[index];
   c->busy = 1;
+  c->index = request_index;
   c->due = due;
   c->len = 0;
   c->sent = now_ns();
@@ -197,16 +209,18 @@ static void read_request(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 8) {
-    fprintf(stderr, "usage: paced-generator HOST PORT RATE SECONDS CONNECTIONS EXPECT_STATUS NICE < request-head\n");
+  if (argc != 8 && argc != 9) {
+    fprintf(stderr, "usage: paced-generator HOST PORT RATE SECONDS CONNECTIONS EXPECT_STATUS NICE [WARMUP] < request-head\n");
     return 2;
   }
   double rate = atof(argv[3]), seconds = atof(argv[4]);
   int count = atoi(argv[5]);
   expect_status = atoi(argv[6]);
+  double warmup = argc == 9 ? atof(argv[8]) : 0;
   long total = (long)(rate * seconds);
-  if (rate <= 0 || seconds <= 0 || count <= 0 || total <= 0) {
-    fprintf(stderr, "paced-generator: rate, seconds and connections must be positive\n");
+  warm_count = (long)(rate * warmup);
+  if (rate <= 0 || seconds <= 0 || count <= 0 || total <= 0 || warmup < 0) {
+    fprintf(stderr, "paced-generator: rate, seconds and connections must be positive, warm-up not negative\n");
     return 2;
   }
   address.sin_family = AF_INET;
@@ -242,21 +256,22 @@ int main(int argc, char **argv) {
 
   double interval = 1e9 / rate;
   int64_t start = now_ns() + START_DELAY_NS;
-  int64_t give_up = start + (int64_t)(seconds * 1e9) + GRACE_NS;
+  long all = warm_count + total;
+  int64_t give_up = start + (int64_t)((warmup + seconds) * 1e9) + GRACE_NS;
   long due_so_far = 0, dispatched = 0;
   struct epoll_event events[64];
   while (finished < total) {
     int64_t now = now_ns();
     if (now > give_up) break;
-    while (due_so_far < total && start + (int64_t)(due_so_far * interval) <= now) due_so_far += 1;
+    while (due_so_far < all && start + (int64_t)(due_so_far * interval) <= now) due_so_far += 1;
     /* Requests that fell due go out on idle connections, oldest first; the rest wait, and that wait counts. */
     while (dispatched < due_so_far && idle_count > 0) {
       int index = idle[--idle_count];
       int64_t due = start + (int64_t)(dispatched * interval);
       dispatched += 1;
-      if (send_request(index, due) != 0) replace(index);
+      if (send_request(index, dispatched - 1, due) != 0) replace(index);
     }
-    if (due_so_far < total) {
+    if (due_so_far < all) {
       int64_t next = start + (int64_t)(due_so_far * interval);
       struct itimerspec at = {.it_value = {.tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL}};
       timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &at, NULL);

@@ -19,7 +19,7 @@ const OWN_PROCESS_KEY = "bench:authz-own-process-probe";
 
 type Paced = { gatehouse: PacedRun; baseline: PacedRun };
 type OwnProcess = { half: Paced; baselineHalf: Paced; floor: PacedRun; rounds: Round[] };
-type Pace = { rate: number; seconds: number; connections: number };
+type Pace = { rate: number; seconds: number; connections: number; warmupSeconds: number };
 
 /*
  * The goal's figure, in rounds. The speed of a shared VM changes from one second to the next: on one
@@ -33,10 +33,23 @@ type Pace = { rate: number; seconds: number; connections: number };
 const ROUNDS = 6;
 const ROUND_MAX_SECONDS = 2;
 const ROUND_PACED_SECONDS = 3;
+/*
+ * Every paced run first paces its connections for this long without recording. Against an empty node:http
+ * server on one 2-core VM, the first second of a run on new connections had a p99 of 14 to 330 ms and the
+ * rest 1.5 to 10 ms: new sockets and a process's first moments, not what a proxy holding keep-alive
+ * connections to a running server sees (bench/native/paced-generator.c, WARMUP).
+ */
+const PACED_WARMUP_SECONDS = 1;
 
 /** One server's turn in a round: its maximum just measured, then the paced run at half of it. */
 type RoundRun = { maxPerSecond: number; max: Run; paced: PacedRun };
-type Round = { gatehouse: RoundRun; baseline: RoundRun };
+/**
+ * floor: the empty node:http server paced right after Gatehouse's turn, at Gatehouse's rate and over the
+ * same connections: what the machine and the generator alone put into a p99 at that moment. Steal, read
+ * from /proc/stat, says nothing where the hypervisor does not report it (it read 0 % throughout on a VM
+ * where two busy loops on two cores still saw gaps of 5 ms).
+ */
+type Round = { gatehouse: RoundRun; baseline: RoundRun; floor: PacedRun };
 
 /**
  * Keep-alive connections for an evenly paced run: at least the requests of 2 ms in flight. With too few,
@@ -66,9 +79,6 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
     children.push(bare);
     const sides = { gatehouse: { baseUrl: gatehouse.url, target: authzTarget(seeded) }, baseline: { baseUrl: bare.url, target: { method: "GET", path: "/authz", expectStatus: 200, check: () => undefined } as Target } };
     await Promise.all([checkTarget(sides.gatehouse), checkTarget(sides.baseline)]);
-    // A short warm-up of each at the lower pace: the first requests of a fresh process compile its code.
-    const warm = paces.half.rate < paces.baselineHalf.rate ? paces.half : paces.baselineHalf;
-    for (const side of [sides.gatehouse, sides.baseline]) await firePaced(side.baseUrl, side.target, { ...warm, seconds: 1 });
     const both = async (pace: Pace): Promise<Paced> => ({
       gatehouse: await firePaced(sides.gatehouse.baseUrl, sides.gatehouse.target, pace),
       baseline: await firePaced(sides.baseline.baseUrl, sides.baseline.target, pace),
@@ -78,9 +88,8 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
     const empty = await spawnEmptyServer();
     children.push(empty);
     const emptyTarget = { method: "GET", path: "/authz", expectStatus: 200, check: () => undefined } as Target;
-    await firePaced(empty.url, emptyTarget, { ...paces.half, seconds: 1 });
     const floor = await firePaced(empty.url, emptyTarget, paces.half);
-    return { half, baselineHalf, floor, rounds: await freshRounds(sides, paces.half.connections) };
+    return { half, baselineHalf, floor, rounds: await freshRounds(sides, { baseUrl: empty.url, target: emptyTarget }, paces.half.connections) };
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
@@ -90,27 +99,33 @@ async function roundRun(side: Side, connections: number): Promise<RoundRun> {
   const max = await fire(side, { connections, seconds: ROUND_MAX_SECONDS });
   const maxPerSecond = max.requests / max.seconds;
   const rate = Math.max(1, Math.floor(maxPerSecond / 2));
-  const paced = await firePaced(side.baseUrl, side.target, { rate, seconds: ROUND_PACED_SECONDS, connections: pacedConnections(rate, connections) });
+  const paced = await firePaced(side.baseUrl, side.target, roundPace(rate, connections));
   return { maxPerSecond, max, paced };
 }
 
-/** Gatehouse and the baseline in turns, the first of each round alternating. */
-async function freshRounds(sides: { gatehouse: Side; baseline: Side }, connections: number): Promise<Round[]> {
+const roundPace = (rate: number, connections: number): Pace => ({ rate, seconds: ROUND_PACED_SECONDS, connections: pacedConnections(rate, connections), warmupSeconds: PACED_WARMUP_SECONDS });
+
+/** Gatehouse and the baseline in turns, the first of each round alternating; the floor right after Gatehouse. */
+async function freshRounds(sides: { gatehouse: Side; baseline: Side }, empty: Side, connections: number): Promise<Round[]> {
   const rounds: Round[] = [];
+  const gatehouseAndFloor = async () => {
+    const gatehouse = await roundRun(sides.gatehouse, connections);
+    return { gatehouse, floor: await firePaced(empty.baseUrl, empty.target, roundPace(gatehouse.paced.rate, connections)) };
+  };
   for (let i = 0; i < ROUNDS; i += 1) {
     if (i % 2 === 0) {
-      const gatehouse = await roundRun(sides.gatehouse, connections);
-      rounds.push({ gatehouse, baseline: await roundRun(sides.baseline, connections) });
+      const first = await gatehouseAndFloor();
+      rounds.push({ ...first, baseline: await roundRun(sides.baseline, connections) });
     } else {
       const baseline = await roundRun(sides.baseline, connections);
-      rounds.push({ gatehouse: await roundRun(sides.gatehouse, connections), baseline });
+      rounds.push({ ...(await gatehouseAndFloor()), baseline });
     }
   }
   return rounds;
 }
 
-function roundsMedian(rounds: Round[], server: "gatehouse" | "baseline"): number {
-  return median(rounds.map((round) => round[server].paced.latencyP99Ms));
+function roundsMedian(rounds: Round[], server: "gatehouse" | "baseline" | "floor"): number {
+  return median(rounds.map((round) => (server === "floor" ? round.floor : round[server].paced).latencyP99Ms));
 }
 
 /** What went wrong in a round's runs, if anything: the figures of a round with failures mean nothing. */
@@ -122,15 +137,17 @@ function roundProblems(rounds: Round[]): string[] {
       wrong > 0 ? `${server} in round ${i + 1}: ${wrong} failed requests at its maximum` : undefined,
       paced.failed > 0 ? `${server} in round ${i + 1}: ${paced.failed} failed paced requests` : undefined,
     ].filter((p) => p !== undefined);
-  }));
+  }).concat(round.floor.failed > 0 ? [`the empty server in round ${i + 1}: ${round.floor.failed} failed paced requests`] : []));
 }
 
 function roundsNote(rounds: Round[]): string[] {
   const steal = (run: PacedRun) => (run.stealPercent === undefined ? "" : `, steal ${run.stealPercent.toFixed(1)} %`);
   const turn = (name: string, run: RoundRun) => `${name} max ${Math.round(run.maxPerSecond).toLocaleString("en-US")}/s, p99 ${run.paced.latencyP99Ms.toFixed(1)} ms at ${run.paced.rate.toLocaleString("en-US")}/s${steal(run.paced)}`;
   return [
-    `goal row: ${ROUNDS} rounds; in each, each server's maximum (${ROUND_MAX_SECONDS} s, closed loop), then ${ROUND_PACED_SECONDS} s evenly paced at half of it; median of the rounds' p99s`,
-    ...rounds.map((round, i) => `  round ${i + 1}: ${turn("gatehouse", round.gatehouse)}; ${turn("baseline", round.baseline)}`),
+    `goal row: ${ROUNDS} rounds; in each, each server's maximum (${ROUND_MAX_SECONDS} s, closed loop), then ${ROUND_PACED_SECONDS} s evenly paced at half of it`,
+    `  (after ${PACED_WARMUP_SECONDS} s paced unrecorded); median of the rounds' p99s; the floor: an empty node:http server paced`,
+    `  right after Gatehouse at its rate (median ${roundsMedian(rounds, "floor").toFixed(1)} ms): what the machine and generator alone add at that moment`,
+    ...rounds.map((round, i) => `  round ${i + 1}: ${turn("gatehouse", round.gatehouse)}; floor ${round.floor.latencyP99Ms.toFixed(1)} ms; ${turn("baseline", round.baseline)}`),
   ];
 }
 
@@ -170,7 +187,7 @@ async function run(context: BenchContext, settings: LoadSettings): Promise<Scena
   const sides = await checkedSides(context, gatehouse, baseline);
   console.log(`${NAME}: maximum rate (warm-up, then gatehouse, baseline, baseline, gatehouse), then each at half Gatehouse's maximum, evenly paced...`);
   const max = await measurePair(sides.gatehouse, sides.baseline, pair);
-  const pace = (rate: number): Pace => ({ rate, seconds: pair.duration / 2, connections: pacedConnections(rate, pair.connections) });
+  const pace = (rate: number): Pace => ({ rate, seconds: pair.duration / 2, connections: pacedConnections(rate, pair.connections), warmupSeconds: PACED_WARMUP_SECONDS });
   const halfRate = Math.max(1, Math.floor(max.gatehouse.requestsPerSecond / 2));
   const baselineHalfRate = Math.max(1, Math.floor(max.baseline.requestsPerSecond / 2));
   const paced = { gatehouse: await firePaced(context.gatehouseUrl, gatehouse, pace(halfRate)), baseline: await firePaced(context.baselineUrl, baseline, pace(halfRate)) };
@@ -226,7 +243,7 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
   const outcome: ScenarioResult = {
     name: NAME,
     description: "GET /authz with a session cookie (forward auth) against bare Express + ioredis reading one key",
-    method: `${describePair(pair)}; then each server for ${pair.duration / 2} s evenly paced at half Gatehouse's measured maximum (${rates.halfRate} req/s over ${connections(rates.halfRate)} keep-alive connections) and, each in its own process, at half the baseline's (${rates.baselineHalfRate} req/s over ${connections(rates.baselineHalfRate)}); latency from each request's due time`,
+    method: `${describePair(pair)}; then each server for ${pair.duration / 2} s evenly paced at half Gatehouse's measured maximum (${rates.halfRate} req/s over ${connections(rates.halfRate)} keep-alive connections) and, each in its own process, at half the baseline's (${rates.baselineHalfRate} req/s over ${connections(rates.baselineHalfRate)}); latency from each request's due time, after ${PACED_WARMUP_SECONDS} s paced unrecorded`,
     figures: [
       figure("req/s", "higher", 0, gatehouse.requestsPerSecond, baseline.requestsPerSecond, { description: `>= ${GOAL_RATIO.toFixed(2)}x`, met: ratio >= GOAL_RATIO }),
       figure("p99 ms at max", "lower", 1, gatehouse.latencyP99Ms, baseline.latencyP99Ms),
@@ -268,9 +285,11 @@ export const authz: Scenario = {
   description: "forward-auth session check against bare Express + ioredis",
   budgetSeconds: (settings) => {
     const pair = pairSettings(settings, DEFAULT_DURATION);
-    // Plus the own-process runs at both half rates and the generator's floor (three child processes, five
-    // runs), and the rounds (each server's maximum and paced run, and the wait for its in-flight requests).
-    return 2 * (pair.warmup + pair.duration) + 4 * pair.duration + ROUNDS * 2 * (ROUND_MAX_SECONDS + ROUND_PACED_SECONDS + 1) + 60;
+    // Plus seven paced runs (two shared, four in own processes, the generator's floor), each with its warm-up,
+    // and the rounds (each server's maximum and paced run, the floor's paced run, the waits for in-flight requests).
+    const pacedRun = pair.duration / 2 + PACED_WARMUP_SECONDS;
+    const roundPaced = ROUND_PACED_SECONDS + PACED_WARMUP_SECONDS + 1;
+    return 2 * (pair.warmup + pair.duration) + 7 * pacedRun + ROUNDS * (2 * (ROUND_MAX_SECONDS + roundPaced) + roundPaced) + 60;
   },
   run,
 };
