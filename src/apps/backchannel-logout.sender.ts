@@ -1,6 +1,7 @@
 import type { Clock } from "../platform/clock";
 import type { Db } from "../platform/db/prisma";
 import type { Logger } from "../platform/logger";
+import { createPollLoop, type LookResult } from "../platform/poll-loop";
 import type { BackchannelLogoutStore, ClaimedLogout, LogoutNotice } from "./backchannel-logout.store";
 import type { OidcProvider } from "./oidc-provider-api";
 
@@ -12,7 +13,10 @@ type Deps = {
   provider: () => Promise<OidcProvider>;
   /** Waits before each retry of a logout an app did not accept; after the last, the row is marked failed. */
   retryDelaysMs?: readonly number[];
+  /** The wait between looks while retries are due, and the shortest while none are. */
   pollMs?: number;
+  /** The longest wait between looks while no retry is due (16 × pollMs by default). */
+  maxIdleMs?: number;
   batchSize?: number;
   /** How long a claim holds its rows; one attempt is bounded by the provider's HTTP timeout (2.5 s). */
   lockMs?: number;
@@ -37,8 +41,6 @@ export function createBackchannelSender(deps: Deps) {
   const batchSize = deps.batchSize ?? 50;
   const lockMs = deps.lockMs ?? 60_000;
   const inFlight = new Set<Promise<unknown>>();
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
 
   function track(work: Promise<unknown>): void {
     const tracked = work.finally(() => inFlight.delete(tracked));
@@ -91,20 +93,17 @@ export function createBackchannelSender(deps: Deps) {
     return claimed.length;
   }
 
-  async function tick(): Promise<void> {
-    let full = false;
+  async function look(): Promise<LookResult> {
+    let claimed = 0;
     try {
-      full = (await drainOnce()) >= batchSize;
+      claimed = await drainOnce();
     } catch (error) {
       logger.error({ err: error }, "back-channel logout retries: drain failed");
     }
-    if (running) schedule(full ? 0 : pollMs);
+    return { found: claimed > 0, again: claimed >= batchSize };
   }
 
-  function schedule(delayMs: number): void {
-    timer = setTimeout(() => track(tick()), delayMs);
-    timer.unref();
-  }
+  const loop = createPollLoop({ pollMs, maxIdleMs: deps.maxIdleMs, look });
 
   return {
     /** Records the notices and sends them now, in the background: a slow app must not hold up a logout. */
@@ -123,22 +122,20 @@ export function createBackchannelSender(deps: Deps) {
           return deliverUnrecorded(owed);
         }
         await deliver(claimed);
+        // Any refused now is due again in a second or more: poll at the short interval again.
+        loop.wake();
       })().catch((error: unknown) => logger.error({ err: error }, "back-channel logout failed")));
     },
 
     /** Claims the due retries (and rows whose claim ran out) and tries each once. */
     drainOnce,
 
-    start(): void {
-      if (running) return;
-      running = true;
-      schedule(0);
-    },
+    /** Looks for due retries at once, then after each wait (see createPollLoop). */
+    start: loop.start,
 
     /** Stops polling and waits for the attempts in flight. */
     async stop(): Promise<void> {
-      running = false;
-      clearTimeout(timer);
+      await loop.stop();
       await this.settled();
     },
 

@@ -24,6 +24,11 @@ const BATCH_LOCK_CLASS = 0x726f74;
  */
 export function createRotationCampaignStore() {
   return {
+    /** The campaigns still running, oldest first: what the worker has to do. */
+    listRunning(db: Db | DbTx): Promise<CampaignRow[]> {
+      return db.rotationCampaign.findMany({ where: { status: "running" }, orderBy: { createdAt: "asc" } });
+    },
+
     countTargets(db: Db | DbTx, campaign: TargetScope): Promise<number> {
       return db.user.count({ where: targetFilter(campaign) });
     },

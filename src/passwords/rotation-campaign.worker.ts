@@ -1,10 +1,12 @@
 import type { AuditContext } from "../audit/audit-event";
 import type { DbTx } from "../platform/db/prisma";
+import { createPollLoop } from "../platform/poll-loop";
 import type { PasswordDeps } from "./deps";
 import type { CampaignRow, ClaimedUser, RotationCampaignStore } from "./rotation-campaign.store";
 import { rotationNotice } from "./rotation.service";
 
-type Deps = PasswordDeps & { campaigns: RotationCampaignStore; batchSize?: number; pollMs?: number };
+/** pollMs: the wait between looks after one that found a campaign, and the shortest otherwise; maxIdleMs: the longest (16 × pollMs by default). */
+type Deps = PasswordDeps & { campaigns: RotationCampaignStore; batchSize?: number; pollMs?: number; maxIdleMs?: number };
 
 /** What one batch transaction found: users flagged (sessions still to end), no users left, or the campaign no longer running. */
 type BatchResult = { state: "processed"; flagged: string[] } | { state: "exhausted" } | { state: "stopped" };
@@ -19,9 +21,6 @@ type BatchResult = { state: "processed"; flagged: string[] } | { state: "exhaust
 export function createRotationWorker(deps: Deps) {
   const batchSize = deps.batchSize ?? 500;
   const pollMs = deps.pollMs ?? 2000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = true;
   // Set by stop(): a run in progress ends after its current batch (which is committed or rolled back whole).
   let stopping = false;
 
@@ -96,50 +95,42 @@ export function createRotationWorker(deps: Deps) {
     }
   }
 
-  /** Processes every running campaign until none has work left (or the worker is stopped). */
-  async function runOnce(): Promise<void> {
-    const campaigns = await deps.db.rotationCampaign.findMany({ where: { status: "running" }, orderBy: { createdAt: "asc" } });
+  /** Processes every running campaign until none has work left (or the worker is stopped); returns how many it found. */
+  async function runOnce(): Promise<number> {
+    const campaigns = await deps.campaigns.listRunning(deps.db);
     for (const campaign of campaigns) {
-      if (stopping) return;
+      if (stopping) break;
       await runCampaign(campaign);
     }
+    return campaigns.length;
   }
 
-  function schedule(delay: number): void {
-    if (stopped) return;
-    timer = setTimeout(tick, delay);
-    timer.unref();
-  }
-
-  function tick(): void {
-    timer = undefined;
-    running = runOnce()
-      .catch((error: unknown) => deps.logger.error({ err: { message: (error as Error).message } }, "rotation worker batch failed"))
-      .finally(() => {
-        running = undefined;
-        schedule(pollMs);
-      });
-  }
+  const loop = createPollLoop({
+    pollMs,
+    maxIdleMs: deps.maxIdleMs,
+    look: () => runOnce().then(
+      (found) => ({ found: found > 0 }),
+      (error: unknown) => {
+        deps.logger.error({ err: { message: (error as Error).message } }, "rotation worker batch failed");
+        return { found: false };
+      },
+    ),
+  });
 
   return {
     runOnce,
+    /** Looks for running campaigns at once, then after each wait (see createPollLoop). */
     start(): void {
-      stopped = false;
       stopping = false;
-      schedule(0);
+      loop.start();
     },
-    /** Starts a run now instead of at the next poll (a campaign was just created). */
+    /** Starts a run now instead of after the wait (a campaign was just created and committed). */
     wake(): void {
-      if (stopped || running) return;
-      if (timer) clearTimeout(timer);
-      tick();
+      loop.wake(0);
     },
     async stop(): Promise<void> {
-      stopped = true;
       stopping = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
+      await loop.stop();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Clock } from "../clock";
 import { AppError } from "../errors";
 import type { Db } from "../db/prisma";
 import type { Logger } from "../logger";
+import { createPollLoop, type LookResult } from "../poll-loop";
 import type { Mailer } from "./mailer";
 import type { ClaimedMail, OutboxStore } from "./outbox.store";
 
@@ -25,7 +26,10 @@ export type OutboxSenderDeps = {
   clock: Clock;
   logger: Logger;
   batchSize?: number;
+  /** The wait between looks while there is mail, and the shortest while there is none. */
   pollMs?: number;
+  /** The longest wait between looks while there is no mail (16 × pollMs by default). */
+  maxIdleMs?: number;
   /** Attempts before a mail is marked `failed` for good. */
   maxAttempts?: number;
   /** Delay before attempt n + 1 after attempt n failed. */
@@ -41,6 +45,7 @@ export type OutboxSenderDeps = {
 export type DrainResult = { sent: number; failed: number };
 
 export type OutboxSender = {
+  /** Looks for due mail at once, then after each wait (see createPollLoop). */
   start(): void;
   /** Stops polling and waits for the batch in flight. */
   stop(): Promise<void>;
@@ -74,9 +79,6 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   }
 
   const outagePause = deps.outagePause ?? exponentialBackoff({ baseMs: 1_000, maxMs: 60_000 });
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let inFlight: Promise<unknown> = Promise.resolve();
   let outagesInARow = 0;
   let pausedUntilMs = 0;
 
@@ -158,36 +160,25 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     return deliverBatch(batch);
   }
 
-  async function tick(): Promise<void> {
-    let full = false;
+  async function look(): Promise<LookResult> {
+    let tried = 0;
     try {
       const result = await drainOnce();
-      full = result.sent + result.failed >= batchSize;
+      tried = result.sent + result.failed;
     } catch (error) {
       logger.error({ err: describe(error) }, "outbox: drain failed");
     }
-    // A full batch suggests a backlog: go again at once instead of waiting a poll interval, unless paused.
-    if (running) schedule(Math.max(full ? 0 : pollMs, pausedMs()));
+    // A full batch suggests a backlog: go again at once instead of waiting, unless paused.
+    return { found: tried > 0, again: tried >= batchSize, notBeforeMs: pausedMs() };
   }
 
-  function schedule(delayMs: number): void {
-    timer = setTimeout(() => {
-      inFlight = tick();
-    }, delayMs);
-    timer.unref();
-  }
+  const loop = createPollLoop({ pollMs, maxIdleMs: deps.maxIdleMs, look });
+  // Mail queued by this process is looked for within pollMs, however long the idle wait has grown.
+  store.onEnqueued(() => loop.wake());
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      schedule(0);
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await inFlight;
-    },
+    start: loop.start,
+    stop: loop.stop,
     drainOnce,
     pausedUntil: () => (pausedMs() > 0 ? new Date(pausedUntilMs) : null),
   };

@@ -61,13 +61,30 @@ function newRowId(): string {
 }
 
 export function createOutboxStore() {
+  const listeners = new Set<() => void>();
+
+  async function enqueueAndTell(tx: Db | DbTx, mails: OutboxMailInput[]): Promise<number> {
+    const added = await enqueueMany(tx, mails);
+    if (added > 0) for (const listener of listeners) listener();
+    return added;
+  }
+
   return {
     /** Called inside the transaction of the change that causes the mail, so both commit or neither. */
     async enqueue(tx: Db | DbTx, mail: OutboxMailInput): Promise<boolean> {
-      return (await enqueueMany(tx, [mail])) === 1;
+      return (await enqueueAndTell(tx, [mail])) === 1;
     },
 
-    enqueueMany,
+    enqueueMany: enqueueAndTell,
+
+    /**
+     * Calls `listener` after each enqueue that added a row (this process only; the transaction may still
+     * be open). The sender uses it to look soon instead of after its idle wait. Returns the unsubscribe.
+     */
+    onEnqueued(listener: () => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
 
     /**
      * Claims due rows for one sender in a single statement. SKIP LOCKED lets concurrent senders pass over

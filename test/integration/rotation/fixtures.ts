@@ -70,12 +70,13 @@ type WorkerDeps = Parameters<typeof createRotationWorker>[0];
  * A rotation worker of the app's own stores, as a second instance would build it; `db` may be a
  * wrapper that fails on purpose. The worker only uses the deps listed here.
  */
-export function rotationWorkerFor(t: TestApp, options: { db?: Db; batchSize?: number; campaigns?: WorkerDeps["campaigns"] } = {}) {
+export function rotationWorkerFor(t: TestApp, options: { db?: Db; batchSize?: number; campaigns?: WorkerDeps["campaigns"]; maxIdleMs?: number } = {}) {
   const { infra } = t.container;
   const deps = {
     db: options.db ?? infra.db, clock: infra.clock, logger: infra.logger, regionUrls: infra.config.regionUrls,
     outbox: createOutboxStore(), auditStore: createAuditStore(), sessions: t.container.sessions,
     campaigns: options.campaigns ?? createRotationCampaignStore(), batchSize: options.batchSize ?? 100, pollMs: 50,
+    ...(options.maxIdleMs === undefined ? {} : { maxIdleMs: options.maxIdleMs }),
   };
   return createRotationWorker(deps as WorkerDeps);
 }

@@ -1,0 +1,95 @@
+// An idle back-channel sender looks for due retries less and less often, yet retries a logout it just failed on time.
+import { setTimeout as sleep } from "node:timers/promises";
+import { createBackchannelSender } from "../../../src/apps/backchannel-logout.sender";
+import { createBackchannelLogoutStore, type BackchannelLogoutStore } from "../../../src/apps/backchannel-logout.store";
+import type { OidcProvider } from "../../../src/apps/oidc-provider-api";
+import { systemClock } from "../../../src/platform/clock";
+import { createPrismaClient, type Db } from "../../../src/platform/db/prisma";
+import { createLogger } from "../../../src/platform/logger";
+import { createPrivateDatabase } from "../../support/private-database";
+
+// A database of its own: the claims counted here are this file's sender's only.
+const logger = createLogger({ level: "silent" });
+let db: Db;
+let privateDb: { url: string; drop(): Promise<void> };
+
+beforeAll(async () => {
+  privateDb = await createPrivateDatabase("backchannel_idle");
+  db = createPrismaClient(privateDb.url);
+});
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await privateDb?.drop();
+});
+
+/** The real store, counting the sender's looks for due retries and resolving when the n-th has answered. */
+function countingStore() {
+  const store = createBackchannelLogoutStore();
+  const waiting = new Map<number, () => void>();
+  const counted = {
+    ...store,
+    looks: 0,
+    async claimDue(...args: Parameters<BackchannelLogoutStore["claimDue"]>) {
+      const rows = await store.claimDue(...args);
+      counted.looks += 1;
+      waiting.get(counted.looks)?.();
+      return rows;
+    },
+    looked: (n: number) => new Promise<void>((resolve) => (counted.looks >= n ? resolve() : waiting.set(n, resolve))),
+  };
+  return counted;
+}
+
+/**
+ * Only what the sender asks of the OpenID provider: the app, and its back-channel logout. The app refuses
+ * the first `refusals` tokens, as one that is redeploying would, and records when each attempt came.
+ */
+function appRefusing(refusals: number) {
+  const attempts: number[] = [];
+  const client = {
+    backchannelLogoutUri: "https://app.example/backchannel",
+    async backchannelLogout() {
+      attempts.push(Date.now());
+      if (attempts.length <= refusals) throw new Error("expected 200 OK, got: 503 Service Unavailable");
+    },
+  };
+  const provider = { Client: { find: async () => client } } as unknown as OidcProvider;
+  return { provider, attempts };
+}
+
+describe("back-channel sender while idle", () => {
+  it("looks less and less often while no retry is due", async () => {
+    const store = countingStore();
+    const sender = createBackchannelSender({ db, clock: systemClock, logger, store, provider: async () => appRefusing(0).provider, pollMs: 20 });
+    sender.start();
+    try {
+      await sleep(1_300);
+    } finally {
+      await sender.stop();
+    }
+    // Waits of 20, 40, ..., 320 ms (16 × pollMs), then 320 again: 8 looks by 1.26 s. A fixed 20 ms poll would have made about 60.
+    expect(store.looks).toBeGreaterThan(0);
+    expect(store.looks).toBeLessThanOrEqual(9);
+  });
+
+  it("retries a logout the app refused when its delay is up, though the idle wait had grown to seconds", async () => {
+    const store = countingStore();
+    const app = appRefusing(1);
+    const sender = createBackchannelSender({ db, clock: systemClock, logger, store, provider: async () => app.provider, pollMs: 20, maxIdleMs: 60_000, retryDelaysMs: [100] });
+    sender.start();
+    try {
+      // After the 8th look the sender waits 2,560 ms before the next.
+      await store.looked(8);
+      sender.send([{ clientId: "idle-app", sub: "user-1", sid: "sid-1" }]);
+
+      const deadline = Date.now() + 1_500;
+      while (app.attempts.length < 2 && Date.now() < deadline) await sleep(10);
+
+      expect(app.attempts).toHaveLength(2);
+      expect(await db.backchannelLogout.findMany({ where: { sid: "sid-1" } })).toEqual([]);
+    } finally {
+      await sender.stop();
+    }
+  });
+});
