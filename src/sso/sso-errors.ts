@@ -11,6 +11,20 @@ export class SsoRefused extends AppError {
   }
 }
 
+/** The IdP answered that it cannot give the step-up contexts asked of it (SAML NoAuthnContext, OIDC unmet_authentication_requirements). */
+export const STEP_UP_UNAVAILABLE = "step_up_unavailable";
+
+/**
+ * Whether a refused login should start over without step-up contexts: the IdP said it cannot give them,
+ * and this login asked for some. The app's demand for a second factor stands: the login that follows,
+ * with the IdP's usual authentication, is held for the local TOTP (SsoLoginService.complete), so nothing
+ * is granted on less. A forged refusal (it need not be signed) can only cause that. The restarted login
+ * asks for nothing, so it cannot come back here.
+ */
+export function stepUpFallback(error: unknown, askedContexts: readonly string[] | undefined): boolean {
+  return error instanceof SsoRefused && error.reason === STEP_UP_UNAVAILABLE && (askedContexts?.length ?? 0) > 0;
+}
+
 /** Why an SSO login found no account; recorded with the failure, not shown to the user in detail. */
 export type NoAccountReason =
   | "user_deactivated" | "email_missing" | "email_unverified" | "email_domain_not_allowed" | "no_matching_user" | "user_linked_elsewhere" | "ip_not_allowed";

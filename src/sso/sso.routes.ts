@@ -59,6 +59,17 @@ export interface SsoProtocol {
   logoutUrl?(session: Session): Promise<string | null>;
 }
 
+/** Starts a login over, without step-up contexts, and returns the IdP URL (see stepUpFallback). */
+export type RestartWithoutStepUp = (input: Omit<BeginInput, "authnContexts">) => Promise<string>;
+
+/** A protocol's `begin` for logins whose IdP said it cannot give the step-up contexts asked of it. */
+export function restartWithoutStepUp(begin: SsoProtocol["begin"], logger: Logger): RestartWithoutStepUp {
+  return async (input) => {
+    logger.info({ tenantId: input.tenant.id, connectionId: input.connection.id }, "the IdP cannot give the step-up context asked for: login started over without it; the local second factor follows");
+    return begin({ ...input, authnContexts: [] });
+  };
+}
+
 /** Continues a logout at the IdP of an SSO session, when its connection offers single logout. */
 export function ssoLogoutUrl(protocols: { saml: SsoProtocol; oidc: SsoProtocol }) {
   return async (session: Session): Promise<string | null> => {

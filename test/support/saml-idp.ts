@@ -208,6 +208,22 @@ export class TestSamlIdp {
   }
 
   /**
+   * The IdP's refusal of an SP-initiated login: a Response with a non-Success status and no assertion,
+   * unsigned, as IdPs commonly send them (`Responder` with the second-level `status`, e.g. NoAuthnContext).
+   */
+  async refuse(location: string, spMetadataXml: string, status: string): Promise<PostedResponse & { request: ParsedRequest }> {
+    const request = await this.parseAuthnRequest(location, spMetadataXml);
+    const f = defaultFields(this.entityId, "", request.acsUrl, request.requestId);
+    const xml = [
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${f.responseId}" Version="2.0" IssueInstant="${iso(f.issueInstant)}"${attr("Destination", f.destination)}${attr("InResponseTo", f.inResponseTo)}>`,
+      `<saml:Issuer>${esc(this.entityId)}</saml:Issuer>`,
+      `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="${esc(status)}"/></samlp:StatusCode></samlp:Status>`,
+      `</samlp:Response>`,
+    ].join("");
+    return { SAMLResponse: Buffer.from(xml).toString("base64"), RelayState: request.relayState, request };
+  }
+
+  /**
    * An IdP-initiated LogoutRequest for this SP's SingleLogoutService (from its metadata), about `user`'s
    * NameID and, when given, the IdP sessions to end.
    */

@@ -1,6 +1,6 @@
 import * as oidc from "openid-client";
 import { isAppError } from "../../platform/errors";
-import { SsoRefused } from "../sso-errors";
+import { STEP_UP_UNAVAILABLE, SsoRefused } from "../sso-errors";
 
 // oauth4webapi error codes (stable strings; openid-client re-throws them as ClientError.code).
 const JWT_CLAIM_COMPARISON = "OAUTH_JWT_CLAIM_COMPARISON_FAILED";
@@ -39,7 +39,8 @@ const CODE_REASONS: Record<string, string> = {
 export function refusalOf(error: unknown): unknown {
   if (isAppError(error)) return error;
   const refuse = (reason: string) => new SsoRefused(reason, { cause: error });
-  if (error instanceof oidc.AuthorizationResponseError) return refuse("idp_error");
+  // unmet_authentication_requirements (OpenID Connect Core Error Code unmet_authentication_requirements 1.0): the acr asked for cannot be met.
+  if (error instanceof oidc.AuthorizationResponseError) return refuse(error.error === "unmet_authentication_requirements" ? STEP_UP_UNAVAILABLE : "idp_error");
   if (error instanceof oidc.ResponseBodyError) return refuse(error.error === "invalid_client" ? "client_auth_failed" : "code_rejected");
   if (error instanceof oidc.WWWAuthenticateChallengeError) return refuse("client_auth_failed");
   if (isNetworkFailure(error)) return refuse("idp_unreachable");

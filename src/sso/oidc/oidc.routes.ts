@@ -3,10 +3,11 @@ import { AppError } from "../../platform/errors";
 import { clearCookie, readCookie, setCookie } from "../../platform/http/cookies";
 import type { BrowserCookies } from "../../platform/http/browser-cookies";
 import type { Logger } from "../../platform/logger";
-import { failureReason } from "../sso-errors";
+import { failureReason, stepUpFallback } from "../sso-errors";
+import type { RestartWithoutStepUp } from "../sso.routes";
 import type { SsoHttp } from "../sso-http";
 import type { SsoLoginService } from "../sso-login.service";
-import { callbackState, type CallbackTarget, type OidcCallback } from "./oidc-callback";
+import { callbackState, type CallbackTarget, type OidcCallback, type OpenedCallback } from "./oidc-callback";
 import { holdsTransaction, parseTransactions, serializeTransactions, withoutTransaction, withTransaction } from "./oidc-transaction";
 
 /**
@@ -44,7 +45,10 @@ export function createTransactionCookie(options: { secure: boolean; maxAgeMs: nu
 
 export type TransactionCookie = ReturnType<typeof createTransactionCookie>;
 
-type Deps = { callback: OidcCallback; login: SsoLoginService; http: SsoHttp; cookies: BrowserCookies; transaction: TransactionCookie; logger: Logger };
+type Deps = {
+  callback: OidcCallback; login: SsoLoginService; http: SsoHttp; cookies: BrowserCookies; transaction: TransactionCookie; logger: Logger;
+  restartWithoutStepUp: RestartWithoutStepUp;
+};
 
 /** The redirect URI. Success: session cookie and 303 to `return_to`. Any refusal: a 4xx page, never a redirect. */
 export function oidcRouter(deps: Deps): Router {
@@ -58,12 +62,19 @@ export function oidcRouter(deps: Deps): Router {
     const params = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
     const browser = { browserId: deps.cookies.readBrowserId(req), transactions: deps.transaction.read(req) };
     deps.transaction.release(req, res, callbackState(params));
+    let opened: OpenedCallback | undefined;
     try {
-      const opened = await deps.callback.open(target, params, browser);
+      opened = await deps.callback.open(target, params, browser);
       target = opened;
       const auth = await deps.callback.exchange(opened, params);
       await deps.http.finish(res, { tenant: opened.tenant, connection: opened.connection, auth, returnTo: opened.flow.returnTo });
     } catch (error) {
+      // The flow checked out (state, this browser); only then may the IdP's refusal start the login over.
+      if (opened && stepUpFallback(error, opened.flow.authnContexts)) {
+        const browserId = deps.cookies.ensureBrowserId(req, res);
+        res.redirect(303, await deps.restartWithoutStepUp({ tenant: opened.tenant, connection: opened.connection, returnTo: opened.flow.returnTo, browserId, req, res }));
+        return;
+      }
       // The reason, the library's message and the IdP's error code only: never the code, tokens or claims.
       const idpError = /^[\w.-]{1,64}$/.test(params.get("error") ?? "") ? params.get("error") : undefined;
       deps.logger.info({ tenantId: target.tenant.id, connectionId: target.connection.id, reason: failureReason(error), detail: causeMessage(error), idpError }, "oidc callback refused");

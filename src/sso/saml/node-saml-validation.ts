@@ -1,5 +1,5 @@
 import { SamlStatusError, type SAML } from "@node-saml/node-saml";
-import { SsoRefused } from "../sso-errors";
+import { STEP_UP_UNAVAILABLE, SsoRefused } from "../sso-errors";
 
 // node-saml reports every refusal as a plain Error; its messages (5.1.0) are the only way to tell them
 // apart. Anything not listed is "malformed": still refused, just recorded less precisely.
@@ -31,7 +31,11 @@ export async function verifiedAssertionXml(client: SAML, encodedResponse: string
 }
 
 function refusalOf(error: unknown): SsoRefused {
-  if (error instanceof SamlStatusError) return new SsoRefused("idp_status", { cause: error });
+  if (error instanceof SamlStatusError) {
+    // Responder / NoAuthnContext (SAML core 3.2.2.2): the IdP cannot give the RequestedAuthnContext asked for.
+    const noContext = String(error.xmlStatus).includes("urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
+    return new SsoRefused(noContext ? STEP_UP_UNAVAILABLE : "idp_status", { cause: error });
+  }
   const message = error instanceof Error ? error.message : "";
   const reason = REASONS.find(([pattern]) => pattern.test(message))?.[1] ?? "malformed";
   return new SsoRefused(reason, { cause: error });

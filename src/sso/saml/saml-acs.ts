@@ -4,8 +4,8 @@ import { contextOf } from "../../platform/http/request-context";
 import { safeReturnTo } from "../../platform/http/return-to";
 import type { TenantRow } from "../../tenants/tenant.store";
 import type { SsoConnectionRow } from "../connection.store";
-import type { SsoProtocolDeps } from "../sso.routes";
-import { SsoRefused } from "../sso-errors";
+import type { RestartWithoutStepUp, SsoProtocolDeps } from "../sso.routes";
+import { SsoRefused, stepUpFallback } from "../sso-errors";
 import type { SsoAuthentication } from "../sso-login.service";
 import type { Expected } from "./assertion-checks";
 import { acceptAssertionOnce } from "./assertion-replay";
@@ -15,7 +15,8 @@ import { samlAuthentication } from "./saml-claims";
 import { spEndpoints } from "./saml-settings";
 import type { SpSigningKey } from "./sp-signing-key";
 
-type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator" | "throttle"> & IssuerConnectionDeps & {
+type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator" | "throttle" | "cookies"> & IssuerConnectionDeps & {
+  restartWithoutStepUp: RestartWithoutStepUp;
   /**
    * The SP's published encryption key pairs, the active one first: IdPs encrypt assertions to a certificate of
    * the SP metadata, and during a rollover that may be the next or the previous one.
@@ -24,7 +25,7 @@ type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "f
 };
 type Target = { tenant: TenantRow; connection: SsoConnectionRow };
 /** Which login a response belongs to: found through its InResponseTo, or unsolicited. */
-type Correlation = { connection: SsoConnectionRow; requestId: string | null; returnTo: string };
+type Correlation = { connection: SsoConnectionRow; requestId: string | null; returnTo: string; authnContexts?: string[] };
 
 /**
  * POST /sso/{tenant}/saml/acs. The IdP's cross-site POST carries none of our SameSite=Lax cookies: the
@@ -41,17 +42,23 @@ export function createSamlAcs(deps: AcsDeps) {
     if (!target) throw new AppError("not_found", "Single sign-on is not available for this account.");
     res.set("Cache-Control", "no-store");
     let where: Target = target;
+    let correlation: Correlation | undefined;
     try {
       const envelope = readPostedResponse(req.body);
       // No flow names an unsolicited response's connection: its Issuer chooses among the tenant's (and so
       // whose certificates and entity ID the validation holds it to), and any refusal is counted there.
       if (envelope.inResponseTo === undefined) where = { tenant: target.tenant, connection: await connectionOfIssuer(deps, target.connection, envelope.issuer) };
-      const correlation = await correlate(deps, where, envelope);
+      correlation = await correlate(deps, where, envelope);
       where = { tenant: target.tenant, connection: correlation.connection };
       const auth = await authenticate(deps, where, envelope, correlation.requestId, contextOf(res).ip);
       await deps.http.finish(res, { ...where, auth, returnTo: correlation.returnTo });
       await deps.login.clearFailures(where.connection.id);
     } catch (error) {
+      if (correlation && stepUpFallback(error, correlation.authnContexts)) {
+        const browserId = deps.cookies.ensureBrowserId(req, res);
+        res.redirect(303, await deps.restartWithoutStepUp({ ...where, returnTo: correlation.returnTo, browserId, req, res }));
+        return;
+      }
       await deps.http.fail(res, error, where);
     }
   };
@@ -72,7 +79,7 @@ async function correlate(deps: AcsDeps, target: Target, envelope: PostedResponse
     ? target.connection
     : (await deps.login.connectionFor(target.tenant.slug, "saml", flow.connectionId))?.connection;
   if (!connection) throw new SsoRefused("connection_unavailable");
-  return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo };
+  return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo, ...(flow.authnContexts ? { authnContexts: flow.authnContexts } : {}) };
 }
 
 /**

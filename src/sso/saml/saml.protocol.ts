@@ -4,7 +4,7 @@ import { createAuditStore } from "../../audit/audit.store";
 import { createTenantStore } from "../../tenants/tenant.store";
 import { createSsoConnectionStore } from "../connection.store";
 import { createExternalIdentityStore } from "../external-identity.store";
-import type { SsoProtocol, SsoProtocolDeps } from "../sso.routes";
+import { restartWithoutStepUp, type BeginInput, type SsoProtocol, type SsoProtocolDeps } from "../sso.routes";
 import { createSamlAcs } from "./saml-acs";
 import { newRequestId, samlClient } from "./saml-client";
 import { buildLogoutUrl } from "./saml-logout";
@@ -31,8 +31,25 @@ export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys 
   const spEncryptionKey = deps.spKeys.encryption;
   const tenants = createTenantStore();
   const connections = createSsoConnectionStore();
+
+  /** SP-initiated login: the AuthnRequest's ID and return_to stay in the flow store; RelayState is the flow's opaque id. */
+  async function begin(input: BeginInput): Promise<string> {
+    const { tenant, connection, returnTo } = input;
+    if (!connection.ssoUrl || !connection.idpEntityId) throw notAvailable();
+    const requestId = newRequestId();
+    const key = await spKey.get();
+    const relayState = await deps.flows.begin({
+      tenantId: tenant.id, connectionId: connection.id, returnTo, samlRequestId: requestId, createdAt: deps.clock.now().getTime(),
+      ...(input.authnContexts.length > 0 ? { authnContexts: input.authnContexts } : {}),
+    });
+    const client = samlClient({ endpoints: spEndpoints(deps.publicUrl, tenant.slug), connection, key, requestId, authnContexts: input.authnContexts });
+    return client.getAuthorizeUrlAsync(relayState, undefined, {});
+  }
+
   const router = samlRouter({
-    consumeAssertion: createSamlAcs({ ...deps, connections, spDecryptionKeys: async () => (await spEncryptionKey.keySet()).published }),
+    consumeAssertion: createSamlAcs({
+      ...deps, connections, spDecryptionKeys: async () => (await spEncryptionKey.keySet()).published, restartWithoutStepUp: restartWithoutStepUp(begin, deps.logger),
+    }),
     singleLogout: createSamlSlo({ ...deps, connections, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
     async spMetadata(slug) {
       // Any existing tenant: its IdP admin needs this before the connection is created here.
@@ -46,18 +63,7 @@ export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys 
   return {
     router,
 
-    /** SP-initiated login: the AuthnRequest's ID and return_to stay in the flow store; RelayState is the flow's opaque id. */
-    async begin(input) {
-      const { tenant, connection, returnTo } = input;
-      if (!connection.ssoUrl || !connection.idpEntityId) throw notAvailable();
-      const requestId = newRequestId();
-      const key = await spKey.get();
-      const relayState = await deps.flows.begin({
-        tenantId: tenant.id, connectionId: connection.id, returnTo, samlRequestId: requestId, createdAt: deps.clock.now().getTime(),
-      });
-      const client = samlClient({ endpoints: spEndpoints(deps.publicUrl, tenant.slug), connection, key, requestId, authnContexts: input.authnContexts });
-      return client.getAuthorizeUrlAsync(relayState, undefined, {});
-    },
+    begin,
 
     async logoutUrl(session) {
       if (session.method !== "saml" || !session.sso) return null;

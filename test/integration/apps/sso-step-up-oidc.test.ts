@@ -7,6 +7,7 @@ import { CookieBrowser, createTenant, setCookiesOf, STEP_MS } from "../../suppor
 import { startTestOp, type OpLogin, type TestOp } from "../../support/oidc-op";
 import { redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../../support/relying-party";
+import { failureReasons } from "../../support/saml-login";
 
 const MFA_CONTEXT = "https://refeds.org/profile/mfa";
 
@@ -226,6 +227,61 @@ describe("a connection that names its IdP's step-up contexts", () => {
     expect(toIdp.searchParams.get("acr_values")).toContain(TWO_FACTOR);
     expect(res.headers.location).toBe("/us/mfa/setup");
     expect(sessionCookieSet(res)).toBe(false);
+  });
+
+  it("starts the login over without them when the IdP cannot give them (unmet_authentication_requirements), then holds it for the local TOTP", async () => {
+    const setup = await withContexts();
+    const browser = new CookieBrowser(f.t.app);
+    const email = "unmet@oidc.example";
+    const request = await authorizationRequest(setup.config, setup.app, { acr_values: "aal2" });
+    const toIdp = (await followWithinGatehouse(browser, f.t.publicUrl, request.url)).leftTo!;
+    expect(toIdp.searchParams.get("acr_values")).toContain(TWO_FACTOR);
+
+    op.loginNext({ error: "unmet_authentication_requirements", description: "the user has no second factor enrolled" });
+    const refused = await op.authorize(toIdp.href);
+    expect(refused.searchParams.get("error")).toBe("unmet_authentication_requirements");
+    const restarted = await browser.get(refused.pathname + refused.search);
+    expect(restarted.status).toBe(303);
+    const again = new URL(String(restarted.headers.location));
+    expect(again.origin + again.pathname).toBe(`${op.issuer}/auth`);
+    expect(again.searchParams.has("acr_values")).toBe(false);
+    expect(again.searchParams.get("state")).not.toBe(toIdp.searchParams.get("state"));
+    // Not a failure of the connection: nothing counts towards its health.
+    expect(await failureReasons(f.t, setup.tenantId)).toEqual([]);
+
+    op.loginNext({ account: account("op-unmet", email), amr: ["pwd"] });
+    const callback = await op.authorize(again.href);
+    const res = await browser.get(callback.pathname + callback.search);
+    expect(res.headers.location).toBe("/us/mfa/setup");
+    expect(sessionCookieSet(res)).toBe(false);
+    const { leftTo } = await enrolAndReturn(browser);
+    expect((await redeem(setup.config, request, leftTo)).claims()).toMatchObject({ email, acr: "aal2" });
+  });
+
+  it("does not start over a login that asked the IdP for nothing: unmet_authentication_requirements is then a refusal", async () => {
+    const setup = await withContexts();
+    const browser = new CookieBrowser(f.t.app);
+    const request = await authorizationRequest(setup.config, setup.app);
+    const toIdp = (await followWithinGatehouse(browser, f.t.publicUrl, request.url)).leftTo!;
+    expect(toIdp.searchParams.has("acr_values")).toBe(false);
+    op.loginNext({ error: "unmet_authentication_requirements" });
+    const refused = await op.authorize(toIdp.href);
+    const res = await browser.get(refused.pathname + refused.search);
+    expect(res.status).toBe(400);
+    expect(res.headers.location).toBeUndefined();
+    expect(await failureReasons(f.t, setup.tenantId)).toEqual(["step_up_unavailable"]);
+  });
+
+  it("does not start over for another error of the IdP", async () => {
+    const setup = await withContexts();
+    const browser = new CookieBrowser(f.t.app);
+    const request = await authorizationRequest(setup.config, setup.app, { acr_values: "aal2" });
+    const toIdp = (await followWithinGatehouse(browser, f.t.publicUrl, request.url)).leftTo!;
+    op.loginNext({ error: "access_denied" });
+    const refused = await op.authorize(toIdp.href);
+    const res = await browser.get(refused.pathname + refused.search);
+    expect(res.status).toBe(400);
+    expect(await failureReasons(f.t, setup.tenantId)).toEqual(["idp_error"]);
   });
 
   it("counts them only for the connection that names them", async () => {

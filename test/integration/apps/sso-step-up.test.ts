@@ -7,9 +7,10 @@ import { oathtoolCode, textOf } from "../../support/browser";
 import { CookieBrowser, STEP_MS } from "../../support/login-helpers";
 import { redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../../support/relying-party";
-import { setUpSamlTenant, type SamlTenant, type SamlTenantOptions } from "../../support/saml-login";
+import { failureReasons, setUpSamlTenant, type SamlTenant, type SamlTenantOptions } from "../../support/saml-login";
 
 const MFA_CONTEXT = "https://refeds.org/profile/mfa";
+const NO_AUTHN_CONTEXT = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext";
 
 let f: ProductAppFixture;
 
@@ -56,6 +57,19 @@ function requestedContexts(xml: string): { comparison: string | null; classRefs:
   return { comparison: requested.getAttribute("Comparison"), classRefs };
 }
 
+/** Enrols the TOTP shown on the setup page and follows the recovery-codes page (they come first) back into the interaction. */
+async function enrolAndReturn(browser: CookieBrowser): Promise<{ secret: string; leftTo: URL }> {
+  const setupPage = await browser.get("/us/mfa/setup");
+  const secret = textOf(setupPage.text, "totp-secret");
+  const enrolled = await browser.post("/us/mfa/setup", { code: oathtoolCode(secret, f.clock.now()) });
+  f.clock.advance(STEP_MS);
+  expect(enrolled.status).toBe(303);
+  const codesPage = new URL(String(enrolled.headers.location), f.t.publicUrl);
+  expect((await browser.get(codesPage.pathname + codesPage.search)).status).toBe(200);
+  const done = await followWithinGatehouse(browser, f.t.publicUrl, codesPage.searchParams.get("return_to")!);
+  return { secret, leftTo: done.leftTo! };
+}
+
 /** The tenant's `sso.login.succeeded` rows, oldest first. */
 async function ssoLogins(tenantId: string) {
   const rows = await f.t.container.infra.db.auditEvent.findMany({ where: { tenantId, type: "sso.login.succeeded" }, orderBy: { id: "asc" } });
@@ -90,18 +104,10 @@ it("adds the local TOTP to an IdP login without MFA when the app asks for aal2, 
   expect(stepUp.acs.status).toBe(303);
   expect(stepUp.acs.headers.location).toBe("/us/mfa/setup");
   expect(await ssoLogins(setup.tenant.tenantId)).toHaveLength(1);
-  const setupPage = await browser.get("/us/mfa/setup");
-  expect(setupPage.text).not.toContain("/us/mfa/setup/skip");
+  expect((await browser.get("/us/mfa/setup")).text).not.toContain("/us/mfa/setup/skip");
 
-  const secret = textOf(setupPage.text, "totp-secret");
-  const enrolled = await browser.post("/us/mfa/setup", { code: oathtoolCode(secret, f.clock.now()) });
-  f.clock.advance(STEP_MS);
-  expect(enrolled.status).toBe(303);
-  // The recovery codes come first; the page's way on is the interaction, back to the app.
-  const codesPage = new URL(String(enrolled.headers.location), f.t.publicUrl);
-  expect((await browser.get(codesPage.pathname + codesPage.search)).status).toBe(200);
-  const done = await followWithinGatehouse(browser, f.t.publicUrl, codesPage.searchParams.get("return_to")!);
-  const claims = (await redeem(setup.config, stepUp.request, done.leftTo!)).claims()!;
+  const { secret, leftTo } = await enrolAndReturn(browser);
+  const claims = (await redeem(setup.config, stepUp.request, leftTo)).claims()!;
   expect(claims).toMatchObject({ email: nameId, acr: "aal2" });
   expect(claims.amr).toEqual(expect.arrayContaining(["otp", "mfa"]));
   const logins = await ssoLogins(setup.tenant.tenantId);
@@ -171,5 +177,55 @@ describe("a connection that names its IdP's step-up contexts", () => {
     const { acs } = await throughIdp(new CookieBrowser(f.t.app), setup, { nameId: "password-only@saml.example" }, { acr_values: "aal2" });
     expect(acs.status).toBe(303);
     expect(acs.headers.location).toBe("/us/mfa/setup");
+  });
+
+  it("starts the login over without them when the IdP cannot give them (NoAuthnContext), then holds it for the local TOTP", async () => {
+    const setup = await samlTenantWithApp({ stepUpContexts: [STRONG] });
+    const browser = new CookieBrowser(f.t.app);
+    const nameId = "no-context@saml.example";
+    const request = await authorizationRequest(setup.config, setup.app, { acr_values: "aal2" });
+    const toIdp = (await followWithinGatehouse(browser, f.t.publicUrl, request.url)).leftTo!;
+    expect(requestedContexts(authnRequestXml(toIdp))?.classRefs).toEqual([STRONG]);
+
+    const refusal = await setup.tenant.idp.refuse(toIdp.href, setup.tenant.spMetadata, NO_AUTHN_CONTEXT);
+    const restarted = await browser.post(`/sso/${setup.tenant.slug}/saml/acs`, { SAMLResponse: refusal.SAMLResponse, RelayState: refusal.RelayState! }, { withCsrf: false });
+    expect(restarted.status).toBe(303);
+    const again = new URL(String(restarted.headers.location));
+    expect(again.origin + again.pathname).toBe(setup.tenant.idp.ssoUrl);
+    expect(requestedContexts(authnRequestXml(again))).toBeNull();
+    // Not a failure of the connection: nothing counts towards its health.
+    expect(await failureReasons(f.t, setup.tenant.tenantId)).toEqual([]);
+
+    const answer = await setup.tenant.idp.answer(again.href, setup.tenant.spMetadata, { user: { nameId, attributes: { givenName: "Grace" } } });
+    const acs = await browser.post(`/sso/${setup.tenant.slug}/saml/acs`, { SAMLResponse: answer.SAMLResponse, RelayState: answer.RelayState! }, { withCsrf: false });
+    expect(acs.status).toBe(303);
+    expect(acs.headers.location).toBe("/us/mfa/setup");
+    expect(await ssoLogins(setup.tenant.tenantId)).toHaveLength(0);
+    const { leftTo } = await enrolAndReturn(browser);
+    expect((await redeem(setup.config, request, leftTo)).claims()).toMatchObject({ email: nameId, acr: "aal2" });
+  });
+
+  it("does not start over a login that asked the IdP for nothing: NoAuthnContext is then a refusal", async () => {
+    const setup = await samlTenantWithApp({ stepUpContexts: [STRONG] });
+    const browser = new CookieBrowser(f.t.app);
+    // The app does not want aal2, so nothing was asked; an IdP that answers NoAuthnContext anyway is refused.
+    const request = await authorizationRequest(setup.config, setup.app);
+    const toIdp = (await followWithinGatehouse(browser, f.t.publicUrl, request.url)).leftTo!;
+    const refusal = await setup.tenant.idp.refuse(toIdp.href, setup.tenant.spMetadata, NO_AUTHN_CONTEXT);
+    const acs = await browser.post(`/sso/${setup.tenant.slug}/saml/acs`, { SAMLResponse: refusal.SAMLResponse, RelayState: refusal.RelayState! }, { withCsrf: false });
+    expect(acs.status).toBe(400);
+    expect(acs.headers.location).toBeUndefined();
+    expect(await failureReasons(f.t, setup.tenant.tenantId)).toEqual(["step_up_unavailable"]);
+  });
+
+  it("does not start over for another refusal of the IdP", async () => {
+    const setup = await samlTenantWithApp({ stepUpContexts: [STRONG] });
+    const browser = new CookieBrowser(f.t.app);
+    const request = await authorizationRequest(setup.config, setup.app, { acr_values: "aal2" });
+    const toIdp = (await followWithinGatehouse(browser, f.t.publicUrl, request.url)).leftTo!;
+    const refusal = await setup.tenant.idp.refuse(toIdp.href, setup.tenant.spMetadata, "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed");
+    const acs = await browser.post(`/sso/${setup.tenant.slug}/saml/acs`, { SAMLResponse: refusal.SAMLResponse, RelayState: refusal.RelayState! }, { withCsrf: false });
+    expect(acs.status).toBe(400);
+    expect(await failureReasons(f.t, setup.tenant.tenantId)).toEqual(["idp_status"]);
   });
 });
