@@ -1,16 +1,14 @@
 import { createServer, type Server } from "node:http";
-import { Server as NetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { createApp } from "./app";
 import { withDevSecretKeys } from "./config/dev-secrets";
 import type { Config } from "./config/load";
 import { createContainer, type Container } from "./container";
 import { systemClock, type Clock } from "./platform/clock";
+import { gracefulClose } from "./platform/http/graceful-close";
 import { createHttpMetrics } from "./platform/http/metrics";
 import { openInfrastructure } from "./platform/infrastructure";
 import type { Logger } from "./platform/logger";
-
-// Long enough for requests already sent on accepted connections to be read, short next to any grace period.
-const IDLE_CLOSE_DELAY_MS = 100;
 
 export type RunningGatehouse = { server: Server; url: string; container: Container; shutdown(): Promise<void> };
 
@@ -42,6 +40,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
   container.certificateAlerts.start();
 
   const server = createServer(app);
+  const connections = gracefulClose(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
@@ -56,13 +55,10 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
   async function shutdown(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
-    // Stop accepting first; connections accepted a moment ago may not have had their request read yet and
-    // would count as idle: close idle ones only once pending requests have been parsed.
-    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, IDLE_CLOSE_DELAY_MS));
-    server.closeIdleConnections();
+    // Stop accepting, finish what is in flight, close connections as they fall idle (graceful-close.ts);
+    // whatever is still open when the grace period ends is cut.
     const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-    await closed;
+    await connections.drain();
     clearTimeout(deadline);
     await container.passwordReset.whenIdle();
     await Promise.all([container.rotationWorker.stop(), container.outboxSender.stop(), container.certificateAlerts.stop(), container.backchannelLogouts.stop()]);
