@@ -1,7 +1,7 @@
 import * as oidc from "openid-client";
 import type supertest from "supertest";
 import { ManualClock } from "../../src/platform/clock";
-import { oathtoolCode } from "./browser";
+import { oathtoolCode, textOf } from "./browser";
 import type { TestApp } from "./harness";
 import { adminApi, CookieBrowser, createTenant, createUser, enrolTotp, PASSWORD, STEP_MS } from "./login-helpers";
 import {
@@ -92,6 +92,24 @@ export async function startProductAppFixture(env: Record<string, string> = {}): 
       await t.close();
     },
   };
+}
+
+/**
+ * In a login held for the local TOTP enrolment (`/us/mfa/setup`): enrols the TOTP shown on the setup page and
+ * follows the recovery-codes page (they come first) back into the interaction, to where it leaves Gatehouse.
+ */
+export async function enrolAndReturn(f: Pick<ProductAppFixture, "t" | "clock">, browser: CookieBrowser): Promise<{ secret: string; leftTo: URL }> {
+  const setupPage = await browser.get("/us/mfa/setup");
+  if (setupPage.status !== 200) throw new Error(`the TOTP setup page answered ${setupPage.status}`);
+  const secret = textOf(setupPage.text, "totp-secret");
+  const enrolled = await browser.post("/us/mfa/setup", { code: oathtoolCode(secret, f.clock.now()) });
+  f.clock.advance(STEP_MS);
+  if (enrolled.status !== 303) throw new Error(`enrolling the TOTP answered ${enrolled.status}`);
+  const codesPage = new URL(String(enrolled.headers.location), f.t.publicUrl);
+  const codes = await browser.get(codesPage.pathname + codesPage.search);
+  if (codes.status !== 200) throw new Error(`the recovery codes page answered ${codes.status}`);
+  const done = await followWithinGatehouse(browser, f.t.publicUrl, codesPage.searchParams.get("return_to")!);
+  return { secret, leftTo: done.leftTo! };
 }
 
 export type ProductApp = { f: ProductAppFixture; app: RegisteredApp; config: oidc.Configuration };

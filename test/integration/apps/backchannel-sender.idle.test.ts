@@ -1,11 +1,12 @@
 // An idle back-channel sender looks for due retries less and less often, yet retries a logout it just failed on time.
 import { setTimeout as sleep } from "node:timers/promises";
 import { createBackchannelSender } from "../../../src/apps/backchannel-logout.sender";
-import { createBackchannelLogoutStore, type BackchannelLogoutStore } from "../../../src/apps/backchannel-logout.store";
+import { createBackchannelLogoutStore } from "../../../src/apps/backchannel-logout.store";
 import type { OidcProvider } from "../../../src/apps/oidc-provider-api";
 import { systemClock } from "../../../src/platform/clock";
 import { createPrismaClient, type Db } from "../../../src/platform/db/prisma";
 import { createLogger } from "../../../src/platform/logger";
+import { countedCalls } from "../../support/counted-calls";
 import { createPrivateDatabase } from "../../support/private-database";
 
 // A database of its own: the claims counted here are this file's sender's only.
@@ -23,22 +24,11 @@ afterAll(async () => {
   await privateDb?.drop();
 });
 
-/** The real store, counting the sender's looks for due retries and resolving when the n-th has answered. */
+/** The real store, counting the sender's looks for due retries. */
 function countingStore() {
   const store = createBackchannelLogoutStore();
-  const waiting = new Map<number, () => void>();
-  const counted = {
-    ...store,
-    looks: 0,
-    async claimDue(...args: Parameters<BackchannelLogoutStore["claimDue"]>) {
-      const rows = await store.claimDue(...args);
-      counted.looks += 1;
-      waiting.get(counted.looks)?.();
-      return rows;
-    },
-    looked: (n: number) => new Promise<void>((resolve) => (counted.looks >= n ? resolve() : waiting.set(n, resolve))),
-  };
-  return counted;
+  const looks = countedCalls(store.claimDue);
+  return { store: { ...store, claimDue: looks.call }, looks };
 }
 
 /**
@@ -60,7 +50,7 @@ function appRefusing(refusals: number) {
 
 describe("back-channel sender while idle", () => {
   it("looks less and less often while no retry is due", async () => {
-    const store = countingStore();
+    const { store, looks } = countingStore();
     const sender = createBackchannelSender({ db, clock: systemClock, logger, store, provider: async () => appRefusing(0).provider, pollMs: 20 });
     sender.start();
     try {
@@ -69,18 +59,18 @@ describe("back-channel sender while idle", () => {
       await sender.stop();
     }
     // Waits of 20, 40, ..., 320 ms (16 × pollMs), then 320 again: 8 looks by 1.26 s. A fixed 20 ms poll would have made about 60.
-    expect(store.looks).toBeGreaterThan(0);
-    expect(store.looks).toBeLessThanOrEqual(9);
+    expect(looks.count).toBeGreaterThan(0);
+    expect(looks.count).toBeLessThanOrEqual(9);
   });
 
   it("retries a logout the app refused when its delay is up, though the idle wait had grown to seconds", async () => {
-    const store = countingStore();
+    const { store, looks } = countingStore();
     const app = appRefusing(1);
     const sender = createBackchannelSender({ db, clock: systemClock, logger, store, provider: async () => app.provider, pollMs: 20, maxIdleMs: 60_000, retryDelaysMs: [100] });
     sender.start();
     try {
       // After the 8th look the sender waits 2,560 ms before the next.
-      await store.looked(8);
+      await looks.answered(8);
       sender.send([{ clientId: "idle-app", sub: "user-1", sid: "sid-1" }]);
 
       const deadline = Date.now() + 1_500;

@@ -2,10 +2,10 @@
 // an IdP login that used one factor, nor from an `amr` the IdP did not sign; Gatehouse adds its own TOTP.
 import type { Configuration } from "openid-client";
 import type supertest from "supertest";
-import { oathtoolCode, textOf } from "../../support/browser";
+import { oathtoolCode } from "../../support/browser";
 import { CookieBrowser, createTenant, setCookiesOf, STEP_MS } from "../../support/login-helpers";
 import { startTestOp, type OpLogin, type TestOp } from "../../support/oidc-op";
-import { redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
+import { enrolAndReturn, redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../../support/relying-party";
 import { failureReasons } from "../../support/saml-login";
 
@@ -64,20 +64,6 @@ async function ssoLogins(tenantId: string) {
 
 const sessionCookieSet = (res: supertest.Response) => setCookiesOf(res).some((cookie) => cookie.name.endsWith("gh_session") && cookie.value !== "");
 
-/** Enrols the TOTP shown on the setup page and follows the recovery-codes page back into the interaction. */
-async function enrolAndReturn(browser: CookieBrowser) {
-  const setupPage = await browser.get("/us/mfa/setup");
-  expect(setupPage.status).toBe(200);
-  const secret = textOf(setupPage.text, "totp-secret");
-  const enrolled = await browser.post("/us/mfa/setup", { code: oathtoolCode(secret, f.clock.now()) });
-  f.clock.advance(STEP_MS);
-  expect(enrolled.status).toBe(303);
-  const codesPage = new URL(String(enrolled.headers.location), f.t.publicUrl);
-  expect((await browser.get(codesPage.pathname + codesPage.search)).status).toBe(200);
-  const done = await followWithinGatehouse(browser, f.t.publicUrl, codesPage.searchParams.get("return_to")!);
-  return { secret, leftTo: done.leftTo! };
-}
-
 describe("an app that asks for aal2, an IdP login without MFA", () => {
   it("holds the login for the local TOTP enrolment, and the app gets aal2 with what the user gave", async () => {
     const setup = await oidcTenantWithApp();
@@ -91,7 +77,7 @@ describe("an app that asks for aal2, an IdP login without MFA", () => {
     expect(await ssoLogins(setup.tenantId)).toHaveLength(0);
     expect((await browser.get("/us/mfa/setup")).text).not.toContain("/us/mfa/setup/skip");
 
-    const { leftTo } = await enrolAndReturn(browser);
+    const { leftTo } = await enrolAndReturn(f, browser);
     const claims = (await redeem(setup.config, request, leftTo)).claims()!;
     expect(claims).toMatchObject({ email, acr: "aal2" });
     expect(claims.amr).toEqual(expect.arrayContaining(["pwd", "otp", "mfa"]));
@@ -125,7 +111,7 @@ describe("an app that asks for aal2, an IdP login without MFA", () => {
     const first = new CookieBrowser(f.t.app);
     const enrolment = await throughIdp(first, setup, { account: account("op-linus", email), amr: ["pwd"] }, { acr_values: "aal2" });
     expect(enrolment.res.headers.location).toBe("/us/mfa/setup");
-    const { secret } = await enrolAndReturn(first);
+    const { secret } = await enrolAndReturn(f, first);
 
     // Another browser, the next aal2 request: a code is asked for, not a new enrolment.
     const browser = new CookieBrowser(f.t.app);
@@ -159,7 +145,7 @@ describe("an app that asks for aal2, an IdP login without MFA", () => {
     f.clock.advance(60_000);
     const stepUp = await throughIdp(browser, setup, { account: account("op-ada", email), amr: ["pwd"] }, { acr_values: "aal2" });
     expect(stepUp.res.headers.location).toBe("/us/mfa/setup");
-    const { leftTo } = await enrolAndReturn(browser);
+    const { leftTo } = await enrolAndReturn(f, browser);
     expect((await redeem(setup.config, stepUp.request, leftTo)).claims()).toMatchObject({ email, acr: "aal2" });
   });
 });
@@ -254,7 +240,7 @@ describe("a connection that names its IdP's step-up contexts", () => {
     const res = await browser.get(callback.pathname + callback.search);
     expect(res.headers.location).toBe("/us/mfa/setup");
     expect(sessionCookieSet(res)).toBe(false);
-    const { leftTo } = await enrolAndReturn(browser);
+    const { leftTo } = await enrolAndReturn(f, browser);
     expect((await redeem(setup.config, request, leftTo)).claims()).toMatchObject({ email, acr: "aal2" });
   });
 
@@ -313,7 +299,7 @@ describe("an app that does not ask for aal2", () => {
     const email = "policy@oidc.example";
     const { request, res } = await throughIdp(browser, setup, { account: account("op-policy", email), amr: ["pwd"] });
     expect(res.headers.location).toBe("/us/mfa/setup");
-    const { leftTo } = await enrolAndReturn(browser);
+    const { leftTo } = await enrolAndReturn(f, browser);
     expect((await redeem(setup.config, request, leftTo)).claims()).toMatchObject({ email, acr: "aal2" });
   });
 });

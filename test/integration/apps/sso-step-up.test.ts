@@ -3,9 +3,9 @@
 import { inflateRawSync } from "node:zlib";
 import { DOMParser } from "@xmldom/xmldom";
 import type { Configuration } from "openid-client";
-import { oathtoolCode, textOf } from "../../support/browser";
+import { oathtoolCode } from "../../support/browser";
 import { CookieBrowser, STEP_MS } from "../../support/login-helpers";
-import { redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
+import { enrolAndReturn, redeem, startProductAppFixture, type ProductAppFixture } from "../../support/product-app-login";
 import { authorizationRequest, followWithinGatehouse, type RegisteredApp } from "../../support/relying-party";
 import { failureReasons, setUpSamlTenant, type SamlTenant, type SamlTenantOptions } from "../../support/saml-login";
 
@@ -57,19 +57,6 @@ function requestedContexts(xml: string): { comparison: string | null; classRefs:
   return { comparison: requested.getAttribute("Comparison"), classRefs };
 }
 
-/** Enrols the TOTP shown on the setup page and follows the recovery-codes page (they come first) back into the interaction. */
-async function enrolAndReturn(browser: CookieBrowser): Promise<{ secret: string; leftTo: URL }> {
-  const setupPage = await browser.get("/us/mfa/setup");
-  const secret = textOf(setupPage.text, "totp-secret");
-  const enrolled = await browser.post("/us/mfa/setup", { code: oathtoolCode(secret, f.clock.now()) });
-  f.clock.advance(STEP_MS);
-  expect(enrolled.status).toBe(303);
-  const codesPage = new URL(String(enrolled.headers.location), f.t.publicUrl);
-  expect((await browser.get(codesPage.pathname + codesPage.search)).status).toBe(200);
-  const done = await followWithinGatehouse(browser, f.t.publicUrl, codesPage.searchParams.get("return_to")!);
-  return { secret, leftTo: done.leftTo! };
-}
-
 /** The tenant's `sso.login.succeeded` rows, oldest first. */
 async function ssoLogins(tenantId: string) {
   const rows = await f.t.container.infra.db.auditEvent.findMany({ where: { tenantId, type: "sso.login.succeeded" }, orderBy: { id: "asc" } });
@@ -106,7 +93,7 @@ it("adds the local TOTP to an IdP login without MFA when the app asks for aal2, 
   expect(await ssoLogins(setup.tenant.tenantId)).toHaveLength(1);
   expect((await browser.get("/us/mfa/setup")).text).not.toContain("/us/mfa/setup/skip");
 
-  const { secret, leftTo } = await enrolAndReturn(browser);
+  const { secret, leftTo } = await enrolAndReturn(f, browser);
   const claims = (await redeem(setup.config, stepUp.request, leftTo)).claims()!;
   expect(claims).toMatchObject({ email: nameId, acr: "aal2" });
   expect(claims.amr).toEqual(expect.arrayContaining(["otp", "mfa"]));
@@ -201,7 +188,7 @@ describe("a connection that names its IdP's step-up contexts", () => {
     expect(acs.status).toBe(303);
     expect(acs.headers.location).toBe("/us/mfa/setup");
     expect(await ssoLogins(setup.tenant.tenantId)).toHaveLength(0);
-    const { leftTo } = await enrolAndReturn(browser);
+    const { leftTo } = await enrolAndReturn(f, browser);
     expect((await redeem(setup.config, request, leftTo)).claims()).toMatchObject({ email: nameId, acr: "aal2" });
   });
 

@@ -9,6 +9,7 @@ import { createLogger } from "../../../src/platform/logger";
 import { createFileMailer } from "../../../src/platform/mail/mailer";
 import { createOutboxSender, type OutboxSender } from "../../../src/platform/mail/outbox-sender";
 import { createOutboxStore, type OutboxStore } from "../../../src/platform/mail/outbox.store";
+import { countedCalls } from "../../support/counted-calls";
 import { createPrivateDatabase } from "../../support/private-database";
 
 // A database of its own: the claims counted here are this file's sender's only.
@@ -35,23 +36,11 @@ afterAll(async () => {
   rmSync(mailDir, { recursive: true, force: true });
 });
 
-/** The real store, counting the sender's claims (its looks for mail) and resolving when the n-th has answered. */
+/** The real store, counting the sender's claims (its looks for mail). */
 function countingStore() {
   const store = createOutboxStore();
-  const waiting = new Map<number, () => void>();
-  const counted = {
-    ...store,
-    claims: 0,
-    async claimBatch(...args: Parameters<OutboxStore["claimBatch"]>) {
-      const rows = await store.claimBatch(...args);
-      counted.claims += 1;
-      waiting.get(counted.claims)?.();
-      return rows;
-    },
-    /** Resolves once the n-th claim has answered. */
-    claimed: (n: number) => new Promise<void>((resolve) => (counted.claims >= n ? resolve() : waiting.set(n, resolve))),
-  };
-  return counted;
+  const claims = countedCalls(store.claimBatch);
+  return { store: { ...store, claimBatch: claims.call }, claims };
 }
 
 function startSender(store: OutboxStore) {
@@ -72,21 +61,21 @@ async function waitForSent(subject: string, withinMs: number): Promise<boolean> 
 
 describe("outbox sender while idle", () => {
   it("looks less and less often while there is no mail", async () => {
-    const store = countingStore();
+    const { store, claims } = countingStore();
     startSender(store);
 
     await sleep(1_300);
 
     // Waits of 20, 40, 80, ..., 640 ms: 7 looks by 1.27 s. A fixed 20 ms poll would have made about 60.
-    expect(store.claims).toBeGreaterThan(0);
-    expect(store.claims).toBeLessThanOrEqual(8);
+    expect(claims.count).toBeGreaterThan(0);
+    expect(claims.count).toBeLessThanOrEqual(8);
   });
 
   it("sends mail queued by this process within pollMs, though its idle wait has grown to seconds", async () => {
-    const store = countingStore();
+    const { store, claims } = countingStore();
     startSender(store);
     // After the 8th look the sender waits 2,560 ms before the next.
-    await store.claimed(8);
+    await claims.answered(8);
 
     await db.$transaction((tx) => store.enqueue(tx, { to: "ada@example.com", subject: "queued while idle", text: "Your password was changed.", kind: "password_changed" }));
 

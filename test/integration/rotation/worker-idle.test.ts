@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createRotationCampaignStore } from "../../../src/passwords/rotation-campaign.store";
 import type { Db } from "../../../src/platform/db/prisma";
+import { countedCalls } from "../../support/counted-calls";
 import { uniqueSlug, type TestApp } from "../../support/harness";
 import { rotationWorkerFor, seedUsers, startPrivateApp } from "./fixtures";
 
@@ -18,27 +19,16 @@ afterAll(async () => {
   await closeApp();
 });
 
-/** The real campaign store, counting the worker's looks and resolving when the n-th has answered. */
+/** The real campaign store, counting the worker's looks for running campaigns. */
 function countingCampaigns() {
   const store = createRotationCampaignStore();
-  const waiting = new Map<number, () => void>();
-  const counted = {
-    ...store,
-    looks: 0,
-    async listRunning(...args: Parameters<typeof store.listRunning>) {
-      const rows = await store.listRunning(...args);
-      counted.looks += 1;
-      waiting.get(counted.looks)?.();
-      return rows;
-    },
-    looked: (n: number) => new Promise<void>((resolve) => (counted.looks >= n ? resolve() : waiting.set(n, resolve))),
-  };
-  return counted;
+  const looks = countedCalls(store.listRunning);
+  return { campaigns: { ...store, listRunning: looks.call }, looks };
 }
 
 describe("rotation worker while idle", () => {
   it("looks less and less often while no campaign runs", async () => {
-    const campaigns = countingCampaigns();
+    const { campaigns, looks } = countingCampaigns();
     const worker = rotationWorkerFor(t, { campaigns });
     worker.start();
     try {
@@ -47,19 +37,19 @@ describe("rotation worker while idle", () => {
       await worker.stop();
     }
     // Waits of 50, 100, 200, 400 and then 800 ms (16 × pollMs): 6 looks by 1.55 s. A fixed 50 ms poll would have made about 24.
-    expect(campaigns.looks).toBeGreaterThan(0);
-    expect(campaigns.looks).toBeLessThanOrEqual(6);
+    expect(looks.count).toBeGreaterThan(0);
+    expect(looks.count).toBeLessThanOrEqual(6);
   });
 
   it("runs a campaign at once when woken, though its idle wait has grown to seconds", async () => {
     const tenant = (await t.api().post("/api/v1/tenants").send({ slug: uniqueSlug("idle"), name: "Idle Co", region: "us" }).expect(201)).body;
     await seedUsers(db, tenant, "contractor", 3, { kind: "contractor", expected: "flagged" });
-    const campaigns = countingCampaigns();
+    const { campaigns, looks } = countingCampaigns();
     const worker = rotationWorkerFor(t, { campaigns, maxIdleMs: 60_000 });
     worker.start();
     try {
       // After the 6th look the worker waits 1,600 ms before the next.
-      await campaigns.looked(6);
+      await looks.answered(6);
       // The admin API wakes its own instance's worker (not started in tests); this worker is woken as that one would be.
       const res = await t.api().post("/api/v1/password-rotations").send({ tenants: [tenant.slug], mode: "reset_required", revokeSessions: false, notify: false, reason: "idle wake" }).expect(202);
       worker.wake();
