@@ -29,7 +29,7 @@ export function gracefulClose(server: Server, options: { firstRequestWindowMs?: 
   let draining = false;
 
   const closeIfIdle = (socket: Socket, state: ConnectionState): void => {
-    if (state.active > 0) return;
+    if (state.active > 0 || socket.writableEnded) return;
     // end(), not destroy(): what was written goes out first, and nothing unread makes the kernel send a reset.
     if (state.served > 0 || Date.now() - state.acceptedAt >= firstRequestWindowMs) socket.end();
   };
