@@ -18,8 +18,9 @@ export type SsoFlow = {
   /** The browser id cookie at the start (OIDC binds the callback to the browser that began it). */
   browserId?: string;
   /**
-   * The step-up contexts asked of the IdP (SAML RequestedAuthnContext, OIDC acr_values); absent when none
-   * were. An IdP that cannot give them makes the login start over without them (see stepUpFallback).
+   * The step-up contexts asked of the IdP (SAML RequestedAuthnContext, OIDC acr_values); empty, or absent
+   * in flows begun before it was kept, when none were. An IdP that cannot give them makes the login start
+   * over without them (see stepUpFallback).
    */
   authnContexts?: string[];
   createdAt: number;

@@ -59,14 +59,15 @@ export interface SsoProtocol {
   logoutUrl?(session: Session): Promise<string | null>;
 }
 
-/** Starts a login over, without step-up contexts, and returns the IdP URL (see stepUpFallback). */
-export type RestartWithoutStepUp = (input: Omit<BeginInput, "authnContexts">) => Promise<string>;
+/** Starts a login over without step-up contexts and sends the browser to the IdP (see stepUpFallback). */
+export type RestartWithoutStepUp = (input: Omit<BeginInput, "authnContexts" | "browserId">) => Promise<void>;
 
 /** A protocol's `begin` for logins whose IdP said it cannot give the step-up contexts asked of it. */
-export function restartWithoutStepUp(begin: SsoProtocol["begin"], logger: Logger): RestartWithoutStepUp {
+export function restartWithoutStepUp(begin: SsoProtocol["begin"], deps: { cookies: BrowserCookies; logger: Logger }): RestartWithoutStepUp {
   return async (input) => {
-    logger.info({ tenantId: input.tenant.id, connectionId: input.connection.id }, "the IdP cannot give the step-up context asked for: login started over without it; the local second factor follows");
-    return begin({ ...input, authnContexts: [] });
+    deps.logger.info({ tenantId: input.tenant.id, connectionId: input.connection.id }, "the IdP cannot give the step-up context asked for: login started over without it; the local second factor follows");
+    const browserId = deps.cookies.ensureBrowserId(input.req, input.res);
+    input.res.redirect(303, await begin({ ...input, browserId, authnContexts: [] }));
   };
 }
 

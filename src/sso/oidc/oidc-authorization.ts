@@ -24,7 +24,7 @@ export async function startAuthorization(deps: Deps, input: AuthorizationStart):
   const state = await deps.flows.begin({
     tenantId: tenant.id, connectionId: connection.id, returnTo: input.returnTo,
     codeVerifier, nonce, browserId: input.browserId, createdAt: deps.clock.now().getTime(),
-    ...(input.authnContexts.length > 0 ? { authnContexts: input.authnContexts } : {}),
+    authnContexts: input.authnContexts,
   });
   const url = oidc.buildAuthorizationUrl(input.config, {
     redirect_uri: redirectUriOf(deps.publicUrl, tenant.slug),

@@ -52,6 +52,6 @@ export function createOidcProtocol(deps: SsoProtocolDeps): SsoProtocol {
       const hint: Record<string, string> = session.sso.idTokenHint ? { id_token_hint: session.sso.idTokenHint } : {};
       return oidc.buildEndSessionUrl(config, { client_id: connection.clientId, ...hint }).toString();
     },
-    router: oidcRouter({ callback, login: deps.login, http: deps.http, cookies: deps.cookies, transaction, logger: deps.logger, restartWithoutStepUp: restartWithoutStepUp(begin, deps.logger) }),
+    router: oidcRouter({ callback, login: deps.login, http: deps.http, cookies: deps.cookies, transaction, logger: deps.logger, restartWithoutStepUp: restartWithoutStepUp(begin, deps) }),
   };
 }

@@ -71,8 +71,7 @@ export function oidcRouter(deps: Deps): Router {
     } catch (error) {
       // The flow checked out (state, this browser); only then may the IdP's refusal start the login over.
       if (opened && stepUpFallback(error, opened.flow.authnContexts)) {
-        const browserId = deps.cookies.ensureBrowserId(req, res);
-        res.redirect(303, await deps.restartWithoutStepUp({ tenant: opened.tenant, connection: opened.connection, returnTo: opened.flow.returnTo, browserId, req, res }));
+        await deps.restartWithoutStepUp({ tenant: opened.tenant, connection: opened.connection, returnTo: opened.flow.returnTo, req, res });
         return;
       }
       // The reason, the library's message and the IdP's error code only: never the code, tokens or claims.

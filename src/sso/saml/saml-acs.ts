@@ -15,7 +15,7 @@ import { samlAuthentication } from "./saml-claims";
 import { spEndpoints } from "./saml-settings";
 import type { SpSigningKey } from "./sp-signing-key";
 
-type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator" | "throttle" | "cookies"> & IssuerConnectionDeps & {
+type AcsDeps = Pick<SsoProtocolDeps, "kv" | "clock" | "publicUrl" | "login" | "flows" | "http" | "samlValidator" | "throttle"> & IssuerConnectionDeps & {
   restartWithoutStepUp: RestartWithoutStepUp;
   /**
    * The SP's published encryption key pairs, the active one first: IdPs encrypt assertions to a certificate of
@@ -55,8 +55,7 @@ export function createSamlAcs(deps: AcsDeps) {
       await deps.login.clearFailures(where.connection.id);
     } catch (error) {
       if (correlation && stepUpFallback(error, correlation.authnContexts)) {
-        const browserId = deps.cookies.ensureBrowserId(req, res);
-        res.redirect(303, await deps.restartWithoutStepUp({ ...where, returnTo: correlation.returnTo, browserId, req, res }));
+        await deps.restartWithoutStepUp({ ...where, returnTo: correlation.returnTo, req, res });
         return;
       }
       await deps.http.fail(res, error, where);
@@ -79,7 +78,7 @@ async function correlate(deps: AcsDeps, target: Target, envelope: PostedResponse
     ? target.connection
     : (await deps.login.connectionFor(target.tenant.slug, "saml", flow.connectionId))?.connection;
   if (!connection) throw new SsoRefused("connection_unavailable");
-  return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo, ...(flow.authnContexts ? { authnContexts: flow.authnContexts } : {}) };
+  return { connection, requestId: envelope.inResponseTo, returnTo: flow.returnTo, authnContexts: flow.authnContexts };
 }
 
 /**

@@ -40,7 +40,7 @@ export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys 
     const key = await spKey.get();
     const relayState = await deps.flows.begin({
       tenantId: tenant.id, connectionId: connection.id, returnTo, samlRequestId: requestId, createdAt: deps.clock.now().getTime(),
-      ...(input.authnContexts.length > 0 ? { authnContexts: input.authnContexts } : {}),
+      authnContexts: input.authnContexts,
     });
     const client = samlClient({ endpoints: spEndpoints(deps.publicUrl, tenant.slug), connection, key, requestId, authnContexts: input.authnContexts });
     return client.getAuthorizeUrlAsync(relayState, undefined, {});
@@ -48,7 +48,7 @@ export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys 
 
   const router = samlRouter({
     consumeAssertion: createSamlAcs({
-      ...deps, connections, spDecryptionKeys: async () => (await spEncryptionKey.keySet()).published, restartWithoutStepUp: restartWithoutStepUp(begin, deps.logger),
+      ...deps, connections, spDecryptionKeys: async () => (await spEncryptionKey.keySet()).published, restartWithoutStepUp: restartWithoutStepUp(begin, deps),
     }),
     singleLogout: createSamlSlo({ ...deps, connections, spKey: () => spKey.get(), identities: createExternalIdentityStore(), auditStore: createAuditStore() }),
     async spMetadata(slug) {
