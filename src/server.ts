@@ -23,7 +23,7 @@ export async function startGatehouse(baseConfig: Config, logger: Logger, clock: 
   const app = createApp({
     config,
     logger,
-    metrics: createHttpMetrics(),
+    metrics: createHttpMetrics({ sessionReadCache: () => infra.kv.readCacheStats?.() }),
     isShuttingDown: () => shuttingDown,
     readiness: [
       { name: "database", check: async () => void (await infra.db.$queryRaw`SELECT 1`) },

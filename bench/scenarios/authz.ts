@@ -257,8 +257,9 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       figure("p50 ms at baseline's half rate, own process", "lower", 2, atBaselineHalf.gatehouse.latencyP50Ms, atBaselineHalf.baseline.latencyP50Ms),
     ],
     notes: [
-      "gatehouse: GET /authz validates the session in Redis (SHA-256 of the cookie token, one GET; a touch write at most once a minute)",
-      "  and answers 200 with X-Auth-User-Id, X-Auth-Email, X-Auth-Tenant, ahead of Express; the baseline answers 200 after one ioredis GET",
+      "gatehouse: GET /authz validates the session (SHA-256 of the cookie token) from the instance's copy, which Redis's CLIENT TRACKING",
+      "  drops on any change (one GET and PTTL where there is none; a touch write at most once a minute), and answers 200 with",
+      "  X-Auth-User-Id, X-Auth-Email, X-Auth-Tenant, ahead of Express; the baseline answers 200 after one ioredis GET",
       "half rate: half Gatehouse's maximum (the goal's rate); the baseline is run at it too, even where that is past its own maximum",
       "latency from each request's due time (the goal's figure; includes any delay of the generator, which shares the cores",
       "  with both servers and Redis), and from the moment it was written to the socket (the server alone)",

@@ -29,6 +29,8 @@ export type Config = Readonly<{
   /** Absent: the in-process store (development only). */
   redis?: RedisTarget;
   redisKeyPrefix: string;
+  /** Copies of sessions kept in this process on a single Redis node (tracked-reads.ts); 0: none. */
+  sessionReadCacheEntries: number;
   smtpUrl?: string;
   mailFrom: string;
   /** First key encrypts; all keys decrypt. Absent in development until generated under dataDir. */
@@ -90,6 +92,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databasePoolMax: raw.DATABASE_POOL_MAX,
     redis: redisTarget(raw),
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    sessionReadCacheEntries: raw.SESSION_READ_CACHE_ENTRIES,
     smtpUrl: raw.SMTP_URL,
     mailFrom: raw.MAIL_FROM,
     secretKeys: raw.SECRET_KEYS,

@@ -85,6 +85,8 @@ export const envSchema = z.object({
   REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   REDIS_TLS: z.stringbool({ error: "must be true or false" }).default(false),
+  /** Sessions kept in this process while Redis reports their changes (one node only); 0 turns the copies off. */
+  SESSION_READ_CACHE_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10000),
   SMTP_URL: urlWithProtocols(["smtp:", "smtps:"]).optional(),
   MAIL_FROM: z.string().min(3).default("Gatehouse <no-reply@localhost>"),
   SECRET_KEYS: secretKeys.optional(),

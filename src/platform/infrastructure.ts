@@ -8,6 +8,7 @@ import type { KvStore } from "./kv/kv-store";
 import { MemoryKvStore } from "./kv/memory-store";
 import { createRedisConnection } from "./kv/redis-client";
 import { RedisKvStore } from "./kv/redis-store";
+import { createTrackedReads, type TrackedReads } from "./kv/tracked-reads";
 import type { Logger } from "./logger";
 import type { ThrottleBackend } from "./throttle/throttle";
 import { createFileMailer, createSmtpMailer, type Mailer } from "./mail/mailer";
@@ -58,7 +59,7 @@ export async function openInfrastructure(
       const onError = rateLimitedWarning(logger, "redis connection error");
       // One node, a Cluster or a Sentinel-managed master: the KV store and the throttle share the client.
       const redis = createRedisConnection(config.redis, { onError, connectionName: "gatehouse" });
-      kv = new RedisKvStore(redis, config.redisKeyPrefix, { ownsClient: true });
+      kv = new RedisKvStore(redis, config.redisKeyPrefix, { ownsClient: true, trackedReads: trackedReadsFor(config, logger, onError) });
       throttleBackend = { kind: "redis", client: redis, keyPrefix: config.redisKeyPrefix };
     } else {
       kv = new MemoryKvStore({ prefix: config.redisKeyPrefix, now: () => clock.now().getTime() });
@@ -83,6 +84,18 @@ export async function openInfrastructure(
     await closeAll(closers);
     throw error;
   }
+}
+
+/** Copies of sessions for the session checks, on a single node only (see tracked-reads.ts for why). */
+function trackedReadsFor(config: Config, logger: Logger, onError: (error: Error) => void): TrackedReads | undefined {
+  if (config.redis?.mode !== "single" || config.sessionReadCacheEntries === 0) return undefined;
+  return createTrackedReads({
+    url: config.redis.url,
+    keyPrefix: config.redisKeyPrefix,
+    cache: { maxEntries: config.sessionReadCacheEntries, maxAgeMs: 10_000 },
+    redis: { onError },
+    logger,
+  });
 }
 
 async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {

@@ -56,7 +56,7 @@ export async function startTestApp(
   const app = createApp({
     config,
     logger,
-    metrics: createHttpMetrics(),
+    metrics: createHttpMetrics({ sessionReadCache: () => infra.kv.readCacheStats?.() }),
     isShuttingDown: () => false,
     // The database check is opt-in: most tests share one PostgreSQL and read `checks` as { kv } only.
     readiness: [

@@ -1,11 +1,14 @@
 import type { NextFunction, Request, Response } from "express";
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ReadCacheStats } from "../kv/read-cache";
 
 export type HttpMetrics = { registry: Registry; middleware: (req: Request, res: Response, next: NextFunction) => void };
 
-export function createHttpMetrics(): HttpMetrics {
+/** sessionReadCache: the session checks' copies (KvStore.readCacheStats), undefined where none are kept. */
+export function createHttpMetrics(options: { sessionReadCache?: () => ReadCacheStats | undefined } = {}): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (options.sessionReadCache) registerReadCacheMetrics(registry, options.sessionReadCache);
   const duration = new Histogram({
     name: "http_request_duration_seconds",
     help: "HTTP request duration by route template",
@@ -23,6 +26,41 @@ export function createHttpMetrics(): HttpMetrics {
     next();
   };
   return { registry, middleware };
+}
+
+function registerReadCacheMetrics(registry: Registry, stats: () => ReadCacheStats | undefined): void {
+  new Gauge({
+    name: "gatehouse_session_read_cache_enabled",
+    help: "1 while session checks may use this process's copies (Redis invalidations proved to arrive), else 0",
+    registers: [registry],
+    collect() {
+      this.set(stats()?.enabled ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "gatehouse_session_read_cache_entries",
+    help: "Sessions copied in this process",
+    registers: [registry],
+    collect() {
+      this.set(stats()?.entries ?? 0);
+    },
+  });
+  // A counter fed from the cache's own totals at each scrape: only the growth since the last one is added.
+  const counted = { hit: 0, miss: 0 };
+  new Counter({
+    name: "gatehouse_session_read_cache_lookups_total",
+    help: "Session reads while copies were in use, by whether a copy answered",
+    labelNames: ["result"] as const,
+    registers: [registry],
+    collect() {
+      const now = stats();
+      if (!now) return;
+      for (const [result, total] of [["hit", now.hits], ["miss", now.misses]] as const) {
+        if (total > counted[result]) this.inc({ result }, total - counted[result]);
+        counted[result] = total;
+      }
+    },
+  });
 }
 
 declare module "express-serve-static-core" {

@@ -1,3 +1,5 @@
+import type { ReadCacheStats } from "./read-cache";
+
 /** One write of a batch (see KvStore.writeMany); each names exactly one key. */
 export type KvWrite =
   | { op: "set"; key: string; value: string; ttlMs?: number }
@@ -15,6 +17,15 @@ export type KvWrite =
 export interface KvStore {
   readonly kind: "redis" | "memory";
   get(key: string): Promise<string | null>;
+  /**
+   * As get(), but it may be answered from this process's copy, which is dropped as soon as the key changes
+   * anywhere (Redis tracking; see tracked-reads.ts). Every change made through this store is seen by the
+   * next call; a change made by another instance is seen once its news arrives, within milliseconds. For
+   * hot reads only (the session checks).
+   */
+  getCached(key: string): Promise<string | null>;
+  /** How getCached() has fared, where it keeps copies at all (for /metrics). */
+  readCacheStats?(): ReadCacheStats | undefined;
   /** Returns false only when `onlyIfAbsent` is set and the key already exists. */
   set(key: string, value: string, options?: { ttlMs?: number; onlyIfAbsent?: boolean }): Promise<boolean>;
   /** Reads and deletes in one step: of two concurrent callers, exactly one gets the value. */

@@ -49,6 +49,11 @@ export class MemoryKvStore implements KvStore {
     return this.readString(key)?.value ?? null;
   }
 
+  /** The store is this process's memory already: nothing to copy. */
+  getCached(key: string): Promise<string | null> {
+    return this.get(key);
+  }
+
   async set(key: string, value: string, options: { ttlMs?: number; onlyIfAbsent?: boolean } = {}): Promise<boolean> {
     if (options.ttlMs !== undefined) assertTtl(options.ttlMs);
     if (options.onlyIfAbsent && this.read(key)) return false;

@@ -15,6 +15,10 @@ export interface RedisClientOptions {
   onError?: (error: Error) => void;
   /** Connect at the first command instead of at once (tests that only inspect the options). */
   lazyConnect?: boolean;
+  /** RESP version (ioredis defaults to 3); a connection that hears invalidations as pub/sub messages needs 2. */
+  protocol?: 2 | 3;
+  /** Subscribe again to the same channels after a reconnect (ioredis's default). */
+  autoResubscribe?: boolean;
 }
 
 /** Options every connection to a Redis node shares, whatever the mode. */
@@ -49,6 +53,8 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
     // While disconnected, queued commands are failed every second reconnect attempt rather than replayed much later.
     maxRetriesPerRequest: 1,
     retryStrategy: backoff(options),
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+    ...(options.autoResubscribe === undefined ? {} : { autoResubscribe: options.autoResubscribe }),
   });
   if (options.onError) redis.on("error", options.onError);
   return redis;

@@ -1,6 +1,8 @@
 import { AppError } from "../errors";
 import type { KvStore, KvWrite } from "./kv-store";
 import type { RedisConnection } from "./redis-client";
+import type { ReadCacheStats } from "./read-cache";
+import type { TrackedReads } from "./tracked-reads";
 
 export { createRedisClient, type RedisClientOptions } from "./redis-client";
 
@@ -78,49 +80,80 @@ export class RedisKvStore implements KvStore {
   readonly kind = "redis" as const;
   private readonly redis: RedisConnection & ScriptCommands;
   private readonly ownsClient: boolean;
+  private readonly tracked: TrackedReads | undefined;
 
+  /** trackedReads: copies for getCached(), closed with the store; without it getCached() is get(). */
   constructor(
     redis: RedisConnection,
     private readonly prefix: string,
-    options: { ownsClient?: boolean } = {},
+    options: { ownsClient?: boolean; trackedReads?: TrackedReads } = {},
   ) {
     this.redis = withScripts(redis);
     this.ownsClient = options.ownsClient ?? false;
+    this.tracked = options.trackedReads;
   }
 
   async get(key: string): Promise<string | null> {
     return this.redis.get(this.k(key));
   }
 
+  readCacheStats(): ReadCacheStats | undefined {
+    return this.tracked?.cache.stats();
+  }
+
+  async getCached(key: string): Promise<string | null> {
+    const k = this.k(key);
+    return this.tracked?.cache.enabled ? this.tracked.get(k) : this.redis.get(k);
+  }
+
+  /**
+   * A write to prefixed keys. Their copies are dropped before it is sent and again once it is answered,
+   * so a read that Redis answered before the write cannot leave its value behind for the next getCached().
+   */
+  private async changing<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    const tracked = this.tracked;
+    if (!tracked) return write();
+    for (const key of keys) tracked.changed(key);
+    try {
+      return await write();
+    } finally {
+      for (const key of keys) tracked.changed(key);
+    }
+  }
+
   async set(key: string, value: string, options: { ttlMs?: number; onlyIfAbsent?: boolean } = {}): Promise<boolean> {
     const k = this.k(key);
     const { ttlMs, onlyIfAbsent } = options;
     if (ttlMs === undefined) {
-      return (await (onlyIfAbsent ? this.redis.set(k, value, "NX") : this.redis.set(k, value))) === "OK";
+      return (await this.changing([k], () => (onlyIfAbsent ? this.redis.set(k, value, "NX") : this.redis.set(k, value)))) === "OK";
     }
     assertTtl(ttlMs);
-    const reply = onlyIfAbsent ? await this.redis.set(k, value, "PX", ttlMs, "NX") : await this.redis.set(k, value, "PX", ttlMs);
+    const reply = await this.changing([k], () => (onlyIfAbsent ? this.redis.set(k, value, "PX", ttlMs, "NX") : this.redis.set(k, value, "PX", ttlMs)));
     return reply === "OK";
   }
 
   async getDel(key: string): Promise<string | null> {
-    return this.redis.getdel(this.k(key));
+    const k = this.k(key);
+    return this.changing([k], () => this.redis.getdel(k));
   }
 
   async del(...keys: string[]): Promise<number> {
     if (keys.length === 0) return 0;
     const prefixed = keys.map((key) => this.k(key));
-    if (!this.redis.isCluster || prefixed.length === 1) return this.redis.del(...prefixed);
-    // A cluster refuses DEL over keys in different slots (CROSSSLOT): one DEL per distinct key.
-    // Not atomic across keys, which no caller needs; duplicates are dropped so each key counts once.
-    const counts = await Promise.all([...new Set(prefixed)].map((key) => this.redis.del(key)));
-    return counts.reduce((sum, n) => sum + n, 0);
+    return this.changing(prefixed, async () => {
+      if (!this.redis.isCluster || prefixed.length === 1) return this.redis.del(...prefixed);
+      // A cluster refuses DEL over keys in different slots (CROSSSLOT): one DEL per distinct key.
+      // Not atomic across keys, which no caller needs; duplicates are dropped so each key counts once.
+      const counts = await Promise.all([...new Set(prefixed)].map((key) => this.redis.del(key)));
+      return counts.reduce((sum, n) => sum + n, 0);
+    });
   }
 
   async incr(key: string, ttlMs?: number): Promise<number> {
-    if (ttlMs === undefined) return this.redis.incr(this.k(key));
+    const k = this.k(key);
+    if (ttlMs === undefined) return this.changing([k], () => this.redis.incr(k));
     assertTtl(ttlMs);
-    return this.redis.gatehouseKvIncrWithTtl(this.k(key), String(ttlMs));
+    return this.changing([k], () => this.redis.gatehouseKvIncrWithTtl(k, String(ttlMs)));
   }
 
   async ttl(key: string): Promise<number | null> {
@@ -130,7 +163,8 @@ export class RedisKvStore implements KvStore {
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
     assertTtl(ttlMs);
-    return (await this.redis.pexpire(this.k(key), ttlMs)) === 1;
+    const k = this.k(key);
+    return (await this.changing([k], () => this.redis.pexpire(k, ttlMs))) === 1;
   }
 
   async setAdd(key: string, ...members: string[]): Promise<number> {
@@ -168,6 +202,10 @@ export class RedisKvStore implements KvStore {
     for (const write of writes) checkWriteTtl(write);
     const commands = writes.flatMap((write) => this.commandOf(write));
     if (commands.length === 0) return;
+    await this.changing(commands.map(([, key]) => String(key)), () => this.sendWrites(commands));
+  }
+
+  private async sendWrites(commands: Array<[string, ...Array<string | number>]>): Promise<void> {
     if (this.redis.isCluster) {
       // A cluster pipeline must stay within one slot: each write goes on its own, all in flight together.
       // ioredis keeps the order of commands to one node, so writes to the same key keep theirs.
@@ -203,13 +241,15 @@ export class RedisKvStore implements KvStore {
 
   async setJsonField(key: string, field: string, value: unknown): Promise<boolean> {
     const member = `${JSON.stringify(field)}:${JSON.stringify(value)}`;
-    return (await this.redis.gatehouseKvSetJsonField(this.k(key), member)) === 1;
+    const k = this.k(key);
+    return (await this.changing([k], () => this.redis.gatehouseKvSetJsonField(k, member))) === 1;
   }
 
   async setIfGreater(key: string, value: number, ttlMs?: number): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new RangeError(`setIfGreater needs an integer, got ${value}`);
     if (ttlMs !== undefined) assertTtl(ttlMs);
-    const stored = await this.redis.gatehouseKvSetIfGreater(this.k(key), String(value), String(ttlMs ?? 0));
+    const k = this.k(key);
+    const stored = await this.changing([k], () => this.redis.gatehouseKvSetIfGreater(k, String(value), String(ttlMs ?? 0)));
     return stored === 1;
   }
 
@@ -224,6 +264,7 @@ export class RedisKvStore implements KvStore {
   }
 
   async close(): Promise<void> {
+    await this.tracked?.close();
     if (!this.ownsClient || this.redis.status === "end") return;
     try {
       await this.redis.quit();

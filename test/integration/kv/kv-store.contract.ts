@@ -119,6 +119,58 @@ export function describeKvStoreContract(name: string, make: () => Promise<KvStor
       });
     });
 
+    describe("getCached", () => {
+      // Each change is made after a copy could exist (two reads), and must be seen by the very next read.
+      const cachedTwice = async (key: string): Promise<string | null> => {
+        await store.getCached(key);
+        return store.getCached(key);
+      };
+
+      it("reads what get reads, missing keys included", async () => {
+        expect(await cachedTwice("missing")).toBeNull();
+        await store.set("a", "one");
+        expect(await cachedTwice("a")).toBe("one");
+      });
+
+      it("sees every change made through the store at the next read", async () => {
+        await store.set("a", "one");
+        expect(await cachedTwice("a")).toBe("one");
+        await store.set("a", "two");
+        expect(await store.getCached("a")).toBe("two");
+        await store.writeMany([{ op: "set", key: "a", value: "three" }]);
+        expect(await cachedTwice("a")).toBe("three");
+        await store.del("a");
+        expect(await store.getCached("a")).toBeNull();
+        await store.set("a", "{\"x\":1}");
+        expect(await cachedTwice("a")).toBe("{\"x\":1}");
+        await store.setJsonField("a", "y", 2);
+        expect(JSON.parse((await store.getCached("a"))!)).toEqual({ x: 1, y: 2 });
+        await store.getDel("a");
+        expect(await store.getCached("a")).toBeNull();
+        await store.incr("n");
+        expect(await cachedTwice("n")).toBe("1");
+        await store.incr("n");
+        expect(await store.getCached("n")).toBe("2");
+        await store.writeMany([{ op: "del", key: "n" }]);
+        expect(await store.getCached("n")).toBeNull();
+      });
+
+      it("does not outlive the key's time to live", async () => {
+        await store.set("a", "short", { ttlMs: 100 });
+        expect(await cachedTwice("a")).toBe("short");
+        await advance(150);
+        expect(await store.getCached("a")).toBeNull();
+      });
+
+      it("sees an expiry set after the copy was made", async () => {
+        await store.set("a", "v");
+        expect(await cachedTwice("a")).toBe("v");
+        await store.expire("a", 100);
+        await advance(150);
+        expect(await store.getCached("a")).toBeNull();
+      });
+    });
+
     describe("getDel", () => {
       it("returns the value once, then null", async () => {
         await store.set("token", "secret");

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { MemoryKvStore } from "../../../src/platform/kv/memory-store";
 import { createRedisClient, RedisKvStore } from "../../../src/platform/kv/redis-store";
+import { createTrackedReads } from "../../../src/platform/kv/tracked-reads";
 import { redisUrl, testRedisPrefix } from "../../support/test-env";
 import { describeKvStoreContract } from "./kv-store.contract";
 
@@ -43,6 +44,23 @@ describe("RedisKvStore", () => {
       store: new RedisKvStore(redis, prefix),
       advanceTime: (ms) => sleep(ms),
       cleanup: () => deleteByPrefix(redis, prefix),
+    };
+  });
+
+  // The same contract with this process's copies on (tracked-reads.ts), as production runs on one node.
+  describeKvStoreContract("redis with tracked reads", async () => {
+    const prefix = randomPrefix();
+    const trackedReads = createTrackedReads({
+      url: redisUrl(), keyPrefix: prefix, cache: { maxEntries: 100, maxAgeMs: 60_000 }, redis: { onError: quiet }, logger: { info: quiet, warn: quiet },
+    });
+    await trackedReads.whenEnabled(5_000);
+    return {
+      store: new RedisKvStore(redis, prefix, { trackedReads }),
+      advanceTime: (ms) => sleep(ms),
+      cleanup: async () => {
+        await trackedReads.close();
+        await deleteByPrefix(redis, prefix);
+      },
     };
   });
 

@@ -116,11 +116,12 @@ function createBrowser() {
     get: (service: SpawnedService, route: string) => send(service, "GET", route),
     post: (service: SpawnedService, route: string, form: Record<string, string>) => send(service, "POST", route, form),
     hasSession: () => [...jar.keys()].some((name) => name.endsWith("gh_session")),
+    cookieHeader: () => [...jar].map(([name, value]) => `${name}=${value}`).join("; "),
   };
 }
 
 describe("two instances sharing PostgreSQL and Redis", () => {
-  it("honours a session created on A at B, and a logout on B ends it on A", async () => {
+  it("honours a session created on A at B, and a logout on B ends it on A, where a copy of it was in use", async () => {
     const email = "roaming@scale-out.example";
     const slug = await tenantWithContractor(email);
     const browser = createBrowser();
@@ -134,6 +135,10 @@ describe("two instances sharing PostgreSQL and Redis", () => {
     expect(onB.status).toBe(200);
     expect(onB.headers.get("x-auth-user-id")).toBeTruthy();
     expect(onB.headers.get("x-auth-tenant")).toBe(slug);
+    // Both instances now hold a copy of the session (tracked reads): the logout on B must reach A's at once.
+    const cookie = browser.cookieHeader();
+    expect((await browser.get(a, "/authz")).status).toBe(200);
+    expect((await browser.get(b, "/authz")).status).toBe(200);
 
     // The logout form's CSRF token comes from B's account page, as a browser routed to B would get it.
     expect((await browser.get(b, "/account")).status).toBe(200);
@@ -141,6 +146,9 @@ describe("two instances sharing PostgreSQL and Redis", () => {
     expect(logout.status).toBe(303);
     const [onA, againOnB] = await Promise.all([browser.get(a, "/authz"), browser.get(b, "/authz")]);
     expect([onA.status, againOnB.status]).toEqual([401, 401]);
+    // The logout cleared the browser's cookie; a copy of it, replayed, must fail too.
+    const replayed = await Promise.all([a, b].map((service) => fetch(new URL("/authz", service.url), { headers: { Cookie: cookie } })));
+    expect(replayed.map((res) => res.status)).toEqual([401, 401]);
   });
 
   it("puts an SSO switch made through A in force on B within one second", async () => {

@@ -80,6 +80,24 @@ describe("GET /authz (forward auth)", () => {
     expect((await authz(cookie)).status).toBe(401);
   });
 
+  it("threat: revoked session answered from a copy — checks use this process's copy of the session, and a revocation ends it at the next check", async () => {
+    // Attack: a proxy keeps asking with a cookie whose session was just revoked, hoping the instance still
+    // holds a copy of the session from the checks before the revocation.
+    const lookups = async () => {
+      const text = (await supertest(t.app).get("/metrics")).text;
+      const count = (result: string) => Number(new RegExp(`gatehouse_session_read_cache_lookups_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { enabled: /gatehouse_session_read_cache_enabled 1/.test(text), hit: count("hit") };
+    };
+    const { userId, cookie } = await signedIn("copied@authz.example");
+    expect((await lookups()).enabled).toBe(true);
+    const before = await lookups();
+    for (let i = 0; i < 5; i += 1) expect((await authz(cookie)).status).toBe(200);
+    // The first check may fetch the session; the others are answered from the copy.
+    expect((await lookups()).hit - before.hit).toBeGreaterThanOrEqual(4);
+    await supertest(t.app).delete(`/api/v1/tenants/${slug}/users/${userId}/sessions`).set("Authorization", `Bearer ${t.adminToken}`).expect(200);
+    expect((await authz(cookie)).status).toBe(401);
+  });
+
   it("answers 401 for a session restricted to a forced password change", async () => {
     const email = "rotated@authz.example";
     const userId = await createUser(t, slug, { email });
