@@ -5,6 +5,7 @@ import { authzTarget, databaseUrlOf, gatehouseGroup, median, seedSignedInUser, s
 import { checkTarget, fire, measurePair, spoiled, type Measurement, type PairSettings, type Run, type Side } from "../lib/load";
 import { benchRedisUrl } from "../lib/local-services";
 import { firePaced, pacedGenerator, type PacedRun } from "../lib/paced";
+import { cpuDuring } from "../lib/process-cpu";
 import { checkedSides, describePair, pairSettings } from "../lib/load-scenario";
 import { figure, type ScenarioResult } from "../lib/report";
 import type { BenchContext, LoadSettings, Scenario, Target } from "../lib/scenario";
@@ -18,7 +19,13 @@ const BASELINE_KEY = "bench:authz-probe";
 const OWN_PROCESS_KEY = "bench:authz-own-process-probe";
 
 type Paced = { gatehouse: PacedRun; baseline: PacedRun };
-type OwnProcess = { half: Paced; baselineHalf: Paced; floor: PacedRun; rounds: Round[] };
+/** CPU µs per request (warm-up requests included) of the server process alone, and of Redis beside it. */
+type CpuPerRequest = { serverUs?: number; redisUs?: number };
+/** withoutCopies: a second Gatehouse with SESSION_READ_CACHE_ENTRIES=0 (a Redis read per check), at the baseline's half rate. */
+type OwnProcess = {
+  half: Paced; baselineHalf: Paced; cpu: { gatehouse: CpuPerRequest; baseline: CpuPerRequest };
+  withoutCopies: { run: PacedRun; cpu: CpuPerRequest }; floor: PacedRun; rounds: Round[];
+};
 type Pace = { rate: number; seconds: number; connections: number; warmupSeconds: number };
 
 /*
@@ -70,7 +77,8 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
   const redisUrl = benchRedisUrl();
   const children: ChildServer[] = [];
   try {
-    const gatehouse = await spawnChildGatehouse(gatehouseGroup({ databaseUrl: databaseUrlOf(context), redisUrl, redisPrefix: context.redisPrefix }), "authz gatehouse");
+    const group = gatehouseGroup({ databaseUrl: databaseUrlOf(context), redisUrl, redisPrefix: context.redisPrefix });
+    const gatehouse = await spawnChildGatehouse(group, "authz gatehouse");
     children.push(gatehouse);
     const seeded = await seedSignedInUser(gatehouse, "authz");
     const key = `${context.redisPrefix}${OWN_PROCESS_KEY}`;
@@ -84,12 +92,34 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
       baseline: await firePaced(sides.baseline.baseUrl, sides.baseline.target, pace),
     });
     const half = await both(paces.half);
-    const baselineHalf = await both(paces.baselineHalf);
+    // At the baseline's half rate both servers keep up, so each does the same work: the CPU it takes per
+    // request, its own and Redis's, is a figure the machine's noise moves far less than a latency.
+    const redisPid = Number(/process_id:(\d+)/.exec(await context.redis.info("server"))?.[1] ?? Number.NaN);
+    const withCpu = async (side: Side, pid: number, pace: Pace) => {
+      const { result, cpuMs } = await cpuDuring({ server: pid, redis: redisPid }, () => firePaced(side.baseUrl, side.target, pace));
+      const requests = pace.rate * (pace.seconds + pace.warmupSeconds);
+      const us = (ms: number | undefined) => (ms === undefined ? undefined : (ms * 1000) / requests);
+      return { run: result, cpu: { serverUs: us(cpuMs.server), redisUs: us(cpuMs.redis) } };
+    };
+    const gatehouseAtBaselineHalf = await withCpu(sides.gatehouse, gatehouse.pid, paces.baselineHalf);
+    const baselineAtBaselineHalf = await withCpu(sides.baseline, bare.pid, paces.baselineHalf);
+    const baselineHalf = { gatehouse: gatehouseAtBaselineHalf.run, baseline: baselineAtBaselineHalf.run };
+    const cpu = { gatehouse: gatehouseAtBaselineHalf.cpu, baseline: baselineAtBaselineHalf.cpu };
+    // The same check without the copies, on the same session, for what they save.
+    const uncopied = await spawnChildGatehouse({ ...group, env: { ...group.env, SESSION_READ_CACHE_ENTRIES: "0" } }, "authz gatehouse without copies");
+    let withoutCopies: OwnProcess["withoutCopies"];
+    try {
+      const side = { baseUrl: uncopied.url, target: authzTarget(seeded) };
+      await checkTarget(side);
+      withoutCopies = await withCpu(side, uncopied.pid, paces.baselineHalf);
+    } finally {
+      await uncopied.stop();
+    }
     const empty = await spawnEmptyServer();
     children.push(empty);
     const emptyTarget = { method: "GET", path: "/authz", expectStatus: 200, check: () => undefined } as Target;
     const floor = await firePaced(empty.url, emptyTarget, paces.half);
-    return { half, baselineHalf, floor, rounds: await freshRounds(sides, { baseUrl: empty.url, target: emptyTarget }, paces.half.connections) };
+    return { half, baselineHalf, cpu, withoutCopies, floor, rounds: await freshRounds(sides, { baseUrl: empty.url, target: emptyTarget }, paces.half.connections) };
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
@@ -225,6 +255,27 @@ function priorityNote(runs: Paced[]): string {
 
 type Rates = { halfRate: number; baselineHalfRate: number };
 
+function withoutCopiesNote(own: OwnProcess): string[] {
+  const { run, cpu } = own.withoutCopies;
+  const us = (value: number | undefined) => (value === undefined ? "?" : value.toFixed(1));
+  const both = (c: CpuPerRequest) => (c.serverUs === undefined || c.redisUs === undefined ? undefined : c.serverUs + c.redisUs);
+  return [
+    "without copies: a second Gatehouse (SESSION_READ_CACHE_ENTRIES=0, same session) at the baseline's half rate:",
+    `  CPU ${us(cpu.serverUs)} µs/request, ${us(both(cpu))} with Redis (with copies: ${us(own.cpu.gatehouse.serverUs)}, ${us(both(own.cpu.gatehouse))}); p99 ${run.latencyP99Ms.toFixed(1)} ms, p50 ${run.latencyP50Ms.toFixed(2)} ms`,
+  ];
+}
+
+/** The CPU rows, where /proc could be read for both servers (and Redis). */
+function cpuFigures(cpu: OwnProcess["cpu"]) {
+  const { gatehouse, baseline } = cpu;
+  if (gatehouse.serverUs === undefined || baseline.serverUs === undefined) return [];
+  const rows = [figure("CPU µs/request at baseline's half, server", "lower", 1, gatehouse.serverUs, baseline.serverUs)];
+  if (gatehouse.redisUs !== undefined && baseline.redisUs !== undefined) {
+    rows.push(figure("CPU µs/request there, server + Redis", "lower", 1, gatehouse.serverUs + gatehouse.redisUs, baseline.serverUs + baseline.redisUs));
+  }
+  return rows;
+}
+
 function result(pair: PairSettings, gatehouse: Measurement, baseline: Measurement, half: { paced: Paced; own: OwnProcess }, rates: Rates, generator: string[]): ScenarioResult {
   const { paced } = half;
   const own = half.own.half;
@@ -255,6 +306,7 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       figure("p99 ms at half rate, own, from send", "lower", 1, own.gatehouse.serviceP99Ms, own.baseline.serviceP99Ms),
       figure("p99 ms at baseline's half rate, own process", "lower", 1, atBaselineHalf.gatehouse.latencyP99Ms, atBaselineHalf.baseline.latencyP99Ms),
       figure("p50 ms at baseline's half rate, own process", "lower", 2, atBaselineHalf.gatehouse.latencyP50Ms, atBaselineHalf.baseline.latencyP50Ms),
+      ...cpuFigures(half.own.cpu),
     ],
     notes: [
       "gatehouse: GET /authz validates the session (SHA-256 of the cookie token) from the instance's copy, which Redis's CLIENT TRACKING",
@@ -267,6 +319,9 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       ...generator,
       ...busyNote(paced, own),
       ...roundsNote(half.own.rounds),
+      "CPU µs/request: user + system time of the server's process (and of redis-server) over its paced run at the baseline's",
+      "  half rate, warm-up included, per request sent (/proc/<pid>/stat, 10 ms ticks); time the hypervisor took is not in it",
+      ...withoutCopiesNote(half.own),
       "own process: Gatehouse started from dist/ and bare Express + ioredis (plain JS), each alone in its process as deployed",
       "  (the goal's row); shared process: both servers in the bench process, one heap and one GC",
     ],
@@ -274,7 +329,7 @@ function result(pair: PairSettings, gatehouse: Measurement, baseline: Measuremen
       settings: pair, gatehouse, baseline,
       halfRate: { ratePerSecond: rates.halfRate, measurement: paced, ownProcess: own, generatorFloor: half.own.floor },
       rounds: half.own.rounds,
-      baselineHalfRate: { ratePerSecond: rates.baselineHalfRate, ownProcess: atBaselineHalf },
+      baselineHalfRate: { ratePerSecond: rates.baselineHalfRate, ownProcess: atBaselineHalf, cpuPerRequest: half.own.cpu, withoutCopies: half.own.withoutCopies },
     },
   };
   if (problems.length > 0) outcome.invalid = problems.join("; ");
@@ -290,7 +345,7 @@ export const authz: Scenario = {
     // and the rounds (each server's maximum and paced run, the floor's paced run, the waits for in-flight requests).
     const pacedRun = pair.duration / 2 + PACED_WARMUP_SECONDS;
     const roundPaced = ROUND_PACED_SECONDS + PACED_WARMUP_SECONDS + 1;
-    return 2 * (pair.warmup + pair.duration) + 7 * pacedRun + ROUNDS * (2 * (ROUND_MAX_SECONDS + roundPaced) + roundPaced) + 60;
+    return 2 * (pair.warmup + pair.duration) + 8 * pacedRun + 15 + ROUNDS * (2 * (ROUND_MAX_SECONDS + roundPaced) + roundPaced) + 60;
   },
   run,
 };
