@@ -37,6 +37,7 @@ const samlCreate = z
     certificates: certificates.optional(),
     allowIdpInitiated: z.boolean().default(false),
     requireEncryptedAssertions: z.boolean().default(false),
+    requireGcmEncryption: z.boolean().default(false),
     stepUpContexts: stepUpContexts.default([]),
     provisioning: provisioning.default("pre-provisioned"),
     attributeMapping: mapping.optional(),
@@ -77,6 +78,7 @@ export const connectionUpdateSchema = z.strictObject({
   certificates: certificates.optional(),
   allowIdpInitiated: z.boolean().optional(),
   requireEncryptedAssertions: z.boolean().optional(),
+  requireGcmEncryption: z.boolean().optional(),
   stepUpContexts: stepUpContexts.optional(),
   attributeMapping: mapping.nullable().optional(),
   issuer: z.string().trim().min(1).max(2048).optional(),
@@ -96,6 +98,7 @@ export type ConnectionUpdateInput = z.infer<typeof connectionUpdateSchema>;
 export type SsoPolicyInput = z.infer<typeof ssoPolicySchema>;
 
 export const SAML_ONLY_FIELDS = [
-  "metadataXml", "idpEntityId", "ssoUrl", "sloUrl", "certificates", "allowIdpInitiated", "requireEncryptedAssertions", "attributeMapping",
+  "metadataXml", "idpEntityId", "ssoUrl", "sloUrl", "certificates", "allowIdpInitiated", "requireEncryptedAssertions", "requireGcmEncryption",
+  "attributeMapping",
 ] as const;
 export const OIDC_ONLY_FIELDS = ["issuer", "clientId", "clientSecret", "scopes", "claimMapping"] as const;

@@ -75,7 +75,7 @@ export function createSsoConnectionService(deps: Deps) {
     return {
       tenantId, type: "saml", enabled: input.enabled, ...endpoints, sloUrl: endpoints.sloUrl ?? null,
       allowIdpInitiated: input.allowIdpInitiated, requireEncryptedAssertions: input.requireEncryptedAssertions,
-      stepUpContexts: input.stepUpContexts, provisioning: input.provisioning, attributeMapping: input.attributeMapping,
+      requireGcmEncryption: input.requireGcmEncryption, stepUpContexts: input.stepUpContexts, provisioning: input.provisioning, attributeMapping: input.attributeMapping,
     };
   }
 
@@ -107,7 +107,8 @@ export function createSsoConnectionService(deps: Deps) {
     if (row.type === "saml") {
       return {
         ...common, ...samlEndpoints(input), allowIdpInitiated: input.allowIdpInitiated,
-        requireEncryptedAssertions: input.requireEncryptedAssertions, attributeMapping: jsonOrNull(input.attributeMapping),
+        requireEncryptedAssertions: input.requireEncryptedAssertions, requireGcmEncryption: input.requireGcmEncryption,
+        attributeMapping: jsonOrNull(input.attributeMapping),
       };
     }
     if (input.issuer !== undefined && input.issuer !== row.issuer) await deps.discover(input.issuer, deps.discovery);

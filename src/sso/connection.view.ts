@@ -20,6 +20,7 @@ export function toConnectionView(row: SsoConnectionRow, now: Date) {
     certificates: summariseStored(row.certificates, now),
     allowIdpInitiated: row.allowIdpInitiated, wantAssertionsSigned: row.wantAssertionsSigned,
     requireEncryptedAssertions: row.requireEncryptedAssertions,
+    requireGcmEncryption: row.requireGcmEncryption,
     attributeMapping: row.attributeMapping as Mapping, ...times,
   };
 }

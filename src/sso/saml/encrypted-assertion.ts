@@ -7,14 +7,16 @@ import { checkXmlSignatureAlgorithms } from "./signature-algorithms";
 /**
  * XML Encryption algorithms accepted in an EncryptedAssertion (the ones SP metadata lists, and RSA-OAEP).
  * RSA PKCS#1 v1.5 key transport is out (Bleichenbacher: a decryption oracle on our key), and so is 3DES.
- * AES-CBC stays: ADFS and Okta encrypt with it by default. Against its padding and parsing oracles (Jager
- * and Somorovsky, 2011) every decryption failure gets one refusal code and the same page as any other
- * refusal; AES-GCM, listed first in SP metadata, is authenticated and has no such oracle.
+ * AES-CBC stays unless the connection requires GCM: ADFS and Okta encrypt with it by default. Against its
+ * padding and parsing oracles (Jager and Somorovsky, 2011) every decryption failure gets one refusal code
+ * and the same page as any other refusal, and failures are throttled (saml-acs.ts); AES-GCM, listed first
+ * in SP metadata, is authenticated and has no such oracle, and a connection with `requireGcmEncryption`
+ * refuses CBC before any key is used, so nothing can be probed at all.
  */
 const KEY_TRANSPORT = new Set(["http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"]);
+const AUTHENTICATED_CONTENT_ENCRYPTION = new Set(["http://www.w3.org/2009/xmlenc11#aes256-gcm", "http://www.w3.org/2009/xmlenc11#aes128-gcm"]);
 const CONTENT_ENCRYPTION = new Set([
-  "http://www.w3.org/2009/xmlenc11#aes256-gcm",
-  "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+  ...AUTHENTICATED_CONTENT_ENCRYPTION,
   "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
   "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
 ]);
@@ -29,13 +31,13 @@ const decrypt = promisify(xmlenc.decrypt);
  * node-saml then verifies is the same plaintext. Every failure to decrypt is `decryption_failed`, whatever
  * went wrong (wrong key, padding, GCM tag, not an Assertion), so no refusal tells an attacker which.
  */
-export async function checkEncryptedAssertions(response: Element, decryptionKeyPems: readonly string[]): Promise<Decrypted> {
+export async function checkEncryptedAssertions(response: Element, decryptionKeyPems: readonly string[], policy: { gcmOnly: boolean }): Promise<Decrypted> {
   const ids = new Set<string>();
   let keyPem: string | undefined;
   for (let node = response.firstChild; node; node = node.nextSibling) {
     if (node.nodeType !== 1 || (node as Element).localName !== "EncryptedAssertion") continue;
     const encrypted = node as Element;
-    checkEncryptionAlgorithms(encrypted);
+    checkEncryptionAlgorithms(encrypted, policy.gcmOnly ? AUTHENTICATED_CONTENT_ENCRYPTION : CONTENT_ENCRYPTION);
     const opened = await decryptedAssertion(encrypted, decryptionKeyPems);
     keyPem ??= opened.keyPem;
     checkXmlSignatureAlgorithms(opened.assertion);
@@ -71,13 +73,15 @@ export function requireDecrypted(assertionId: string, decrypted: DecryptedAssert
 }
 
 /** Every EncryptionMethod anywhere inside (xml-encryption finds them by local name, wherever they are). */
-function checkEncryptionAlgorithms(encrypted: Element): void {
+function checkEncryptionAlgorithms(encrypted: Element, content: ReadonlySet<string>): void {
   const methods = Array.from(encrypted.getElementsByTagNameNS("*", "EncryptionMethod"));
   const allowed = methods.every((method) => {
     const algorithm = method.getAttribute("Algorithm") ?? "";
-    return KEY_TRANSPORT.has(algorithm) || CONTENT_ENCRYPTION.has(algorithm);
+    return KEY_TRANSPORT.has(algorithm) || content.has(algorithm);
   });
-  if (!allowed) throw new SsoRefused("weak_encryption_algorithm");
+  // And one of them must name the content's algorithm: none would leave the choice to the library.
+  const named = methods.some((method) => content.has(method.getAttribute("Algorithm") ?? ""));
+  if (!allowed || !named) throw new SsoRefused("weak_encryption_algorithm");
 }
 
 /**

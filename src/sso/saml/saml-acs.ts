@@ -100,8 +100,8 @@ async function authenticate(deps: AcsDeps, where: Target, envelope: PostedRespon
   const now = deps.clock.now().getTime();
   const expected: Expected = { endpoints, idpEntityId, requestId, now };
   // Parsing, signatures and every check of the Response and assertion: the CPU-heavy part, off the event loop.
-  const { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions } = where.connection;
-  const connection = { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions };
+  const { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions, requireGcmEncryption } = where.connection;
+  const connection = { idpEntityId: entity, ssoUrl, sloUrl, certificates, requireEncryptedAssertions, requireGcmEncryption };
   const subject = decryptionSubject(where, ip);
   if (envelope.encrypted && !(await deps.throttle.check(subject)).allowed) throw new SsoRefused("decryption_throttled");
   const decryptionKeyPems = envelope.encrypted ? (await deps.spDecryptionKeys()).map((key) => key.privateKeyPem) : [];

@@ -11,7 +11,7 @@ import { checkXmlSignatureAlgorithms } from "./signature-algorithms";
 /** Everything the signature and assertion checks need, as plain data (it crosses to a worker thread). */
 export type ValidationRequest = {
   encoded: string;
-  connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates" | "requireEncryptedAssertions">;
+  connection: Pick<SsoConnectionRow, "idpEntityId" | "ssoUrl" | "sloUrl" | "certificates" | "requireEncryptedAssertions" | "requireGcmEncryption">;
   expected: Expected;
   /**
    * The SP's encryption private keys (PEM), the active one first: one of them decrypts an EncryptedAssertion.
@@ -41,7 +41,7 @@ export async function validateResponse(request: ValidationRequest): Promise<Vali
     const encryptionRequired = request.connection.requireEncryptedAssertions;
     if (encryptionRequired) refusePlainAssertions(envelope.response);
     checkSignatureAlgorithmsOf(envelope.response);
-    const decrypted = await checkEncryptedAssertions(envelope.response, request.decryptionKeyPems ?? []);
+    const decrypted = await checkEncryptedAssertions(envelope.response, request.decryptionKeyPems ?? [], { gcmOnly: request.connection.requireGcmEncryption });
     // node-saml decrypts again, with one key: the one that opened the assertion here.
     const decryptionKey = decrypted.keyPem ?? request.decryptionKeyPems?.[0];
     const client = samlClient({ endpoints: expected.endpoints, connection: request.connection, responseSigned: envelope.signed, decryptionKey });

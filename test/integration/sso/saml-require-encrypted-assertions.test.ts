@@ -51,72 +51,74 @@ async function auditOf(tenantId: string, type: string) {
   return t.container.infra.db.auditEvent.findMany({ where: { tenantId, type }, orderBy: { id: "asc" } });
 }
 
-describe("the setting in the admin API", () => {
+// Both SAML encryption settings (this one, and requireGcmEncryption: see test/security/sso.saml-cbc-padding-oracle.test.ts)
+// are stored, shown, audited and refused for OIDC alike.
+describe.each(["requireEncryptedAssertions", "requireGcmEncryption"] as const)("the setting %s in the admin API", (field) => {
   it("is false by default, and read back as false", async () => {
     const slug = await newTenant();
     const res = await t.api().post(connectionsUrl(slug)).send(samlFields()).expect(201);
-    expect(res.body.requireEncryptedAssertions).toBe(false);
-    expect((await t.api().get(`${connectionsUrl(slug)}/${res.body.id}`).expect(200)).body.requireEncryptedAssertions).toBe(false);
+    expect(res.body[field]).toBe(false);
+    expect((await t.api().get(`${connectionsUrl(slug)}/${res.body.id}`).expect(200)).body[field]).toBe(false);
     const row = await t.container.infra.db.ssoConnection.findUniqueOrThrow({ where: { id: res.body.id } });
-    expect(row.requireEncryptedAssertions).toBe(false);
+    expect(row[field]).toBe(false);
   });
 
   it("is set on create, kept across reads and lists, in the created audit event, and stored", async () => {
     const slug = await newTenant();
-    const res = await t.api().post(connectionsUrl(slug)).send(samlFields({ requireEncryptedAssertions: true })).expect(201);
-    expect(res.body).toMatchObject({ type: "saml", requireEncryptedAssertions: true });
-    expect((await t.api().get(`${connectionsUrl(slug)}/${res.body.id}`).expect(200)).body.requireEncryptedAssertions).toBe(true);
-    expect((await t.api().get(connectionsUrl(slug)).expect(200)).body.items[0].requireEncryptedAssertions).toBe(true);
+    const res = await t.api().post(connectionsUrl(slug)).send(samlFields({ [field]: true })).expect(201);
+    expect(res.body).toMatchObject({ type: "saml", [field]: true });
+    expect((await t.api().get(`${connectionsUrl(slug)}/${res.body.id}`).expect(200)).body[field]).toBe(true);
+    expect((await t.api().get(connectionsUrl(slug)).expect(200)).body.items[0][field]).toBe(true);
     const row = await t.container.infra.db.ssoConnection.findUniqueOrThrow({ where: { id: res.body.id } });
-    expect(row.requireEncryptedAssertions).toBe(true);
+    expect(row[field]).toBe(true);
     const [created] = await auditOf(row.tenantId, "sso.connection.created");
-    expect(created!.data).toMatchObject({ after: { id: res.body.id, requireEncryptedAssertions: true } });
+    expect(created!.data).toMatchObject({ after: { id: res.body.id, [field]: true } });
   });
 
   it("is switched with PATCH, each change audited as sso.connection.updated with before and after", async () => {
     const slug = await newTenant();
     const id = (await t.api().post(connectionsUrl(slug)).send(samlFields()).expect(201)).body.id;
-    const on = await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ requireEncryptedAssertions: true }).expect(200);
-    expect(on.body.requireEncryptedAssertions).toBe(true);
-    expect((await t.api().get(`${connectionsUrl(slug)}/${id}`).expect(200)).body.requireEncryptedAssertions).toBe(true);
+    const on = await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ [field]: true }).expect(200);
+    expect(on.body[field]).toBe(true);
+    expect((await t.api().get(`${connectionsUrl(slug)}/${id}`).expect(200)).body[field]).toBe(true);
     // Another field changed: the setting stays as it is.
     const other = await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ allowIdpInitiated: true }).expect(200);
-    expect(other.body.requireEncryptedAssertions).toBe(true);
-    await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ requireEncryptedAssertions: false }).expect(200);
-    expect((await t.api().get(`${connectionsUrl(slug)}/${id}`).expect(200)).body.requireEncryptedAssertions).toBe(false);
+    expect(other.body[field]).toBe(true);
+    await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ [field]: false }).expect(200);
+    expect((await t.api().get(`${connectionsUrl(slug)}/${id}`).expect(200)).body[field]).toBe(false);
 
     const tenantId = (await t.container.infra.db.ssoConnection.findUniqueOrThrow({ where: { id } })).tenantId;
     const updates = (await auditOf(tenantId, "sso.connection.updated")).map((e) => e.data as { before: Record<string, unknown>; after: Record<string, unknown> });
     expect(updates).toHaveLength(3);
-    expect(updates[0]).toMatchObject({ before: { requireEncryptedAssertions: false }, after: { requireEncryptedAssertions: true } });
-    expect(updates[1]!.after).not.toHaveProperty("requireEncryptedAssertions");
-    expect(updates[2]).toMatchObject({ before: { requireEncryptedAssertions: true }, after: { requireEncryptedAssertions: false } });
+    expect(updates[0]).toMatchObject({ before: { [field]: false }, after: { [field]: true } });
+    expect(updates[1]!.after).not.toHaveProperty(field);
+    expect(updates[2]).toMatchObject({ before: { [field]: true }, after: { [field]: false } });
     // The same value again changes nothing and audits nothing.
-    await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ requireEncryptedAssertions: false }).expect(200);
+    await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ [field]: false }).expect(200);
     expect(await auditOf(tenantId, "sso.connection.updated")).toHaveLength(3);
   });
 
   it("refuses a value that is not a boolean", async () => {
     const slug = await newTenant();
-    const res = await t.api().post(connectionsUrl(slug)).send(samlFields({ requireEncryptedAssertions: "yes" }));
-    expect(res.body).toMatchObject({ status: 400, code: "validation_failed", errors: [{ path: "requireEncryptedAssertions" }] });
+    const res = await t.api().post(connectionsUrl(slug)).send(samlFields({ [field]: "yes" }));
+    expect(res.body).toMatchObject({ status: 400, code: "validation_failed", errors: [{ path: field }] });
   });
 
   it("is refused for an OIDC connection, on create and on PATCH, as other SAML-only fields are", async () => {
     const slug = await newTenant();
     const oidc = { type: "oidc", issuer: `${discovery.base}/good`, clientId: "gatehouse", clientSecret: "s3cr3t-value" };
-    const create = await t.api().post(connectionsUrl(slug)).send({ ...oidc, requireEncryptedAssertions: true });
+    const create = await t.api().post(connectionsUrl(slug)).send({ ...oidc, [field]: true });
     const sibling = await t.api().post(connectionsUrl(slug)).send({ ...oidc, allowIdpInitiated: true });
     expect(create.body).toMatchObject({ status: 400, code: "validation_failed" });
     // The same refusal as for allowIdpInitiated, naming the field.
-    expect(create.body.detail).toContain("requireEncryptedAssertions");
+    expect(create.body.detail).toContain(field);
     expect(create.body.errors).toHaveLength(sibling.body.errors.length);
     expect((await t.api().get(connectionsUrl(slug)).expect(200)).body.items).toEqual([]);
 
     const id = (await t.api().post(connectionsUrl(slug)).send(oidc).expect(201)).body.id;
-    expect((await t.api().get(`${connectionsUrl(slug)}/${id}`).expect(200)).body).not.toHaveProperty("requireEncryptedAssertions");
-    const patch = await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ requireEncryptedAssertions: true });
-    expect(patch.body).toMatchObject({ status: 400, code: "validation_failed", errors: [{ path: "requireEncryptedAssertions", message: "not a field of a oidc connection" }] });
+    expect((await t.api().get(`${connectionsUrl(slug)}/${id}`).expect(200)).body).not.toHaveProperty(field);
+    const patch = await t.api().patch(`${connectionsUrl(slug)}/${id}`).send({ [field]: true });
+    expect(patch.body).toMatchObject({ status: 400, code: "validation_failed", errors: [{ path: field, message: "not a field of a oidc connection" }] });
   });
 });
 
