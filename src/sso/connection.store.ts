@@ -7,6 +7,11 @@ export type SsoConnectionChange = Omit<Prisma.SsoConnectionUncheckedUpdateInput,
 export function createSsoConnectionStore() {
   return {
     findInTenant: (db: Db | DbTx, tenantId: string, id: string) => db.ssoConnection.findFirst({ where: { id, tenantId } }),
+    /** Whether the tenant has SAML connections and every one of them accepts AES-GCM content encryption only. */
+    async samlRequiresGcm(db: Db | DbTx, tenantId: string): Promise<boolean> {
+      const rows = await db.ssoConnection.findMany({ where: { tenantId, type: "saml" }, select: { requireGcmEncryption: true } });
+      return rows.length > 0 && rows.every((row) => row.requireGcmEncryption);
+    },
     /** The tenant's enabled SAML connection to this IdP entity (the oldest, should two name the same one). */
     findEnabledSamlByIdp: (db: Db, tenantId: string, idpEntityId: string) =>
       db.ssoConnection.findFirst({ where: { tenantId, type: "saml", enabled: true, idpEntityId }, orderBy: { id: "asc" } }),

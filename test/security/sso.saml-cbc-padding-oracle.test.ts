@@ -1,7 +1,8 @@
 // Padding oracle: an attacker replays a captured AES-CBC encrypted assertion with altered ciphertext, and learns from each refusal (or from how long it took) whether the padding decrypted well, until the assertion is decrypted block by block.
+import supertest from "supertest";
 import { startTestApp, type TestApp } from "../support/harness";
-import { AES128_CBC, AES128_GCM, AES256_CBC, decodeResponse, tamper } from "../support/saml-idp";
-import { expectRefused, failureReasons, footprint, idpAnswer, postToAcs, sessionCookieOf, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
+import { AES128_CBC, AES128_GCM, AES256_CBC, AES256_GCM, decodeResponse, tamper } from "../support/saml-idp";
+import { addSamlConnection, expectRefused, failureReasons, footprint, idpAnswer, postToAcs, sessionCookieOf, setUpSamlTenant, type SamlTenant } from "../support/saml-login";
 
 let t: TestApp;
 /** requireGcmEncryption: AES-CBC refused before any key is used. */
@@ -32,7 +33,26 @@ async function refusedFor(tenant: SamlTenant, form: { SAMLResponse: string; Rela
   expect((await failureReasons(t, tenant.tenantId)).at(-1)).toBe(reason);
 }
 
+/** The content ciphers the tenant's SP metadata offers, in order. */
+async function offeredCiphers(tenant: SamlTenant): Promise<string[]> {
+  const xml = (await supertest(t.app).get(`/sso/${tenant.slug}/saml/metadata`).expect(200)).text;
+  return [...xml.matchAll(/<EncryptionMethod Algorithm="([^"]+)"\/>/g)].map((match) => match[1]!);
+}
+
 describe("a connection that requires AES-GCM", () => {
+  it("is the only SAML connection of its tenant, so the SP metadata offers AES-GCM alone, and an IdP choosing from it picks what is accepted", async () => {
+    expect(await offeredCiphers(gcmOnly)).toEqual([AES256_GCM, AES128_GCM]);
+    expect(await offeredCiphers(either)).toEqual([AES256_GCM, AES128_GCM, AES256_CBC, AES128_CBC]);
+  });
+
+  it("leaves AES-CBC in the metadata while another SAML connection of the tenant accepts it", async () => {
+    const mixed = await setUpSamlTenant(t);
+    await t.api().patch(`/api/v1/tenants/${mixed.slug}/sso-connections/${mixed.connectionId}`).send({ requireGcmEncryption: true }).expect(200);
+    expect(await offeredCiphers(mixed)).toEqual([AES256_GCM, AES128_GCM]);
+    await addSamlConnection(t, mixed);
+    expect(await offeredCiphers(mixed)).toEqual([AES256_GCM, AES128_GCM, AES256_CBC, AES128_CBC]);
+  });
+
   it("signs the user in with an AES-GCM encrypted assertion", async () => {
     const form = await idpAnswer(t, gcmOnly, { user: { nameId: "gcm@corp.example" }, encrypt: { content: AES128_GCM } });
     const res = await postToAcs(t, gcmOnly.slug, form);

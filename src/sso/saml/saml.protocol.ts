@@ -55,8 +55,8 @@ export function createSamlProtocol(deps: SsoProtocolDeps & { spKeys: SamlSpKeys 
       // Any existing tenant: its IdP admin needs this before the connection is created here.
       const tenant = /^[a-z0-9-]{1,63}$/.test(slug) ? await tenants.findBySlug(deps.db, slug) : null;
       if (!tenant) throw notAvailable();
-      const [signing, encryption] = await Promise.all([spKey.keySet(), spEncryptionKey.keySet()]);
-      return spMetadataXml(spEndpoints(deps.publicUrl, tenant.slug), signing, encryption);
+      const [signing, encryption, gcmOnly] = await Promise.all([spKey.keySet(), spEncryptionKey.keySet(), connections.samlRequiresGcm(deps.db, tenant.id)]);
+      return spMetadataXml(spEndpoints(deps.publicUrl, tenant.slug), signing, encryption, { gcmOnly });
     },
   });
 

@@ -8,6 +8,8 @@ const POST_SLO = /<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bind
 // node-saml writes one encryption KeyDescriptor: during a rollover it is repeated for each other published key.
 const ENCRYPTION_DESCRIPTOR = /<KeyDescriptor use="encryption">[\s\S]*?<\/KeyDescriptor>/;
 const X509_CERTIFICATE = /<ds:X509Certificate>([\s\S]*?)<\/ds:X509Certificate>/;
+// The AES-CBC content ciphers node-saml lists after the AES-GCM ones.
+const CBC_METHODS = /\s*<EncryptionMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#aes(?:128|256)-cbc"\/>/g;
 const base64Of = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s+/g, "");
 
 /**
@@ -17,8 +19,10 @@ const base64Of = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s+/g, "");
  * IdP chooses (transient is refused at login). Encryption stays the IdP's choice: plain assertions are accepted.
  * Every published key of each role is listed, the active one first: during a rollover an IdP that reads the
  * metadata trusts the next signing key before it signs, and keeps the previous one until it is retired.
+ * gcmOnly (every SAML connection of the tenant has requireGcmEncryption): AES-GCM alone is listed, so that
+ * an IdP choosing from the metadata picks what the ACS accepts.
  */
-export function spMetadataXml(endpoints: SpEndpoints, signing: SpKeySet, encryption: SpKeySet): string {
+export function spMetadataXml(endpoints: SpEndpoints, signing: SpKeySet, encryption: SpKeySet, options: { gcmOnly?: boolean } = {}): string {
   const key = signing.active;
   const encryptionKey = encryption.active;
   const xml = generateServiceProviderMetadata({
@@ -35,14 +39,16 @@ export function spMetadataXml(endpoints: SpEndpoints, signing: SpKeySet, encrypt
     decryptionCert: encryptionKey.certificatePem,
   });
   if (!POST_SLO.test(xml)) throw new Error("node-saml no longer writes the HTTP-POST SingleLogoutService this code extends");
-  const descriptor = ENCRYPTION_DESCRIPTOR.exec(xml)?.[0];
-  const certificate = descriptor && X509_CERTIFICATE.exec(descriptor)?.[1]?.replace(/\s+/g, "");
-  if (!descriptor || certificate !== base64Of(encryptionKey.certificatePem)) throw new Error("node-saml no longer writes the encryption KeyDescriptor this code repeats");
+  const written = ENCRYPTION_DESCRIPTOR.exec(xml)?.[0];
+  const certificate = written && X509_CERTIFICATE.exec(written)?.[1]?.replace(/\s+/g, "");
+  if (!written || certificate !== base64Of(encryptionKey.certificatePem)) throw new Error("node-saml no longer writes the encryption KeyDescriptor this code repeats");
+  if (options.gcmOnly && (written.match(CBC_METHODS) ?? []).length !== 2) throw new Error("node-saml no longer lists the two AES-CBC ciphers this code removes");
+  const descriptor = options.gcmOnly ? written.replace(CBC_METHODS, "") : written;
   const others = encryption.published
     .filter((published) => published !== encryptionKey)
     .map((published) => descriptor.replace(X509_CERTIFICATE, `<ds:X509Certificate>${base64Of(published.certificatePem)}</ds:X509Certificate>`));
   return xml
-    .replace(ENCRYPTION_DESCRIPTOR, (active) => [active, ...others].join("\n    "))
+    .replace(ENCRYPTION_DESCRIPTOR, () => [descriptor, ...others].join("\n    "))
     .replace(POST_SLO, (post) => `<SingleLogoutService Binding="${REDIRECT}" Location="${escapeAttribute(endpoints.sloUrl)}"/>\n    ${post}`);
 }
 
