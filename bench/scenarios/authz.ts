@@ -24,7 +24,7 @@ type CpuPerRequest = { serverUs?: number; redisUs?: number };
 /** withoutCopies: a second Gatehouse with SESSION_READ_CACHE_ENTRIES=0 (a Redis read per check), at the baseline's half rate. */
 type OwnProcess = {
   half: Paced; baselineHalf: Paced; cpu: { gatehouse: CpuPerRequest; baseline: CpuPerRequest };
-  withoutCopies: { run: PacedRun; cpu: CpuPerRequest }; floor: PacedRun; rounds: Round[];
+  withoutCopies: { run: PacedRun; cpu: CpuPerRequest }; emptyCpu: CpuPerRequest; floor: PacedRun; rounds: Round[];
 };
 type Pace = { rate: number; seconds: number; connections: number; warmupSeconds: number };
 
@@ -119,7 +119,9 @@ async function pacedInOwnProcesses(context: BenchContext, paces: { half: Pace; b
     children.push(empty);
     const emptyTarget = { method: "GET", path: "/authz", expectStatus: 200, check: () => undefined } as Target;
     const floor = await firePaced(empty.url, emptyTarget, paces.half);
-    return { half, baselineHalf, cpu, withoutCopies, floor, rounds: await freshRounds(sides, { baseUrl: empty.url, target: emptyTarget }, paces.half.connections) };
+    // What any node:http server pays per request at that rate: the part of Gatehouse's CPU it cannot shed.
+    const emptyCpu = (await withCpu({ baseUrl: empty.url, target: emptyTarget }, empty.pid, paces.baselineHalf)).cpu;
+    return { half, baselineHalf, cpu, withoutCopies, emptyCpu, floor, rounds: await freshRounds(sides, { baseUrl: empty.url, target: emptyTarget }, paces.half.connections) };
   } finally {
     await Promise.all(children.map((child) => child.stop()));
   }
@@ -262,6 +264,7 @@ function withoutCopiesNote(own: OwnProcess): string[] {
   return [
     "without copies: a second Gatehouse (SESSION_READ_CACHE_ENTRIES=0, same session) at the baseline's half rate:",
     `  CPU ${us(cpu.serverUs)} µs/request, ${us(both(cpu))} with Redis (with copies: ${us(own.cpu.gatehouse.serverUs)}, ${us(both(own.cpu.gatehouse))}); p99 ${run.latencyP99Ms.toFixed(1)} ms, p50 ${run.latencyP50Ms.toFixed(2)} ms`,
+    `  the empty node:http server at the same rate: CPU ${us(own.emptyCpu.serverUs)} µs/request, what any Node server pays for a request there`,
   ];
 }
 
@@ -345,7 +348,7 @@ export const authz: Scenario = {
     // and the rounds (each server's maximum and paced run, the floor's paced run, the waits for in-flight requests).
     const pacedRun = pair.duration / 2 + PACED_WARMUP_SECONDS;
     const roundPaced = ROUND_PACED_SECONDS + PACED_WARMUP_SECONDS + 1;
-    return 2 * (pair.warmup + pair.duration) + 8 * pacedRun + 15 + ROUNDS * (2 * (ROUND_MAX_SECONDS + roundPaced) + roundPaced) + 60;
+    return 2 * (pair.warmup + pair.duration) + 9 * pacedRun + 15 + ROUNDS * (2 * (ROUND_MAX_SECONDS + roundPaced) + roundPaced) + 60;
   },
   run,
 };
