@@ -62,6 +62,8 @@ export function createTrackedReads(options: TrackedReadsOptions): TrackedReads {
 
   /** Moves on whenever the path may have broken: an arming or proof of an earlier generation enables nothing. */
   let generation = 0;
+  /** Moves on whenever the news connection is replaced: its id is only good for the connection it was read on. */
+  let newsEpoch = 0;
   let newsId: number | undefined;
   let arming = false;
   let proofs = 0;
@@ -96,18 +98,21 @@ export function createTrackedReads(options: TrackedReadsOptions): TrackedReads {
     }
   });
   news.on("ready", () => {
+    newsEpoch += 1;
     newsId = undefined;
     lost("news connection (re)connected");
-    const at = generation;
+    const epoch = newsEpoch;
     void (async () => {
       const id = Number(await news.client("ID"));
       await news.subscribe(CHANNEL);
-      if (at !== generation || closed) return;
+      // A reader that dropped meanwhile does not matter here (arm() starts over); a news connection replaced does.
+      if (epoch !== newsEpoch || closed) return;
       newsId = id;
       await arm();
     })().catch((error: unknown) => warnOnce("session read cache: subscribing to invalidations failed", { err: errorOf(error) }));
   });
   news.on("close", () => {
+    newsEpoch += 1;
     newsId = undefined;
     lost("news connection closed");
   });

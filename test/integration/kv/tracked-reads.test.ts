@@ -123,6 +123,17 @@ describe("tracked reads (Redis CLIENT TRACKING)", () => {
     await eventually(async () => (await rig.here.getCached("session:a")) === null, "the delete seen after the reconnect");
   });
 
+  it("comes back after both connections drop together, as in a Redis restart", async () => {
+    await start();
+    await copied("session:a", "A");
+    await Promise.all([kill("news"), kill("reader")]);
+    await eventually(() => !rig.tracked.cache.enabled, "copies turned off");
+    await rig.tracked.whenEnabled(5_000);
+    await copied("session:a", "A again");
+    await rig.elsewhere.del("session:a");
+    await eventually(async () => (await rig.here.getCached("session:a")) === null, "the delete seen after both reconnected");
+  });
+
   it("threat: invalidations silently stop — a proof that goes unheard turns copies off", async () => {
     // Attack: the news connection stays open but hears nothing (here: no longer subscribed), so no close event
     // says so; only the heartbeat's proof can tell, and until then copies would outlive revocations.
