@@ -126,6 +126,25 @@ describe("GET /authz (forward auth)", () => {
   });
 });
 
+describe("session copies as configured", () => {
+  it("are kept on one Redis node by default, and not at all with SESSION_READ_CACHE_ENTRIES=0, where checks still work", async () => {
+    expect(t.container.infra.kv.readCacheStats?.()).toMatchObject({ enabled: true });
+    const off = await startTestApp({ SESSION_READ_CACHE_ENTRIES: "0" }, clock);
+    try {
+      expect(off.container.infra.kv.readCacheStats?.()).toBeUndefined();
+      const offSlug = await createTenant(off, { mfaRequired: false });
+      await createUser(off, offSlug, { email: "uncopied@authz.example" });
+      const browser = new CookieBrowser(off.app);
+      await signInSkippingMfa(browser, { tenant: offSlug, email: "uncopied@authz.example", password: PASSWORD });
+      const res = await supertest(off.app).get("/authz").set("Cookie", `gh_session=${browser.cookies.get("gh_session")}`);
+      expect(res.status).toBe(200);
+      expect((await supertest(off.app).get("/metrics")).text).toMatch(/^gatehouse_session_read_cache_enabled 0$/m);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe("GET /api/v1/session", () => {
   it("describes the current session, authenticated by its cookie alone", async () => {
     const { userId, cookie } = await signedIn("json@authz.example");

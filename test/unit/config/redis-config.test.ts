@@ -7,6 +7,14 @@ describe("Redis configuration", () => {
     expect(loadConfig({}).redis).toBeUndefined();
   });
 
+  it("keeps up to 10,000 session copies by default, and takes 0 (none) to 1,000,000", () => {
+    expect(loadConfig({}).sessionReadCacheEntries).toBe(10_000);
+    expect(loadConfig({ SESSION_READ_CACHE_ENTRIES: "0" }).sessionReadCacheEntries).toBe(0);
+    for (const value of ["-1", "1000001", "1.5", "lots"]) {
+      expect(problemsOf({ SESSION_READ_CACHE_ENTRIES: value }).some((p) => p.startsWith("SESSION_READ_CACHE_ENTRIES:"))).toBe(true);
+    }
+  });
+
   it("reads cluster seed nodes, with credentials and TLS from their own variables", () => {
     const config = loadConfig({
       REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-b.internal:7001,[fd00::3]:7002",
