@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   };
   const protocols = { saml: createSamlProtocol({ ...protocolDeps, spKeys: container.samlSpKeys }), oidc: createOidcProtocol(protocolDeps) };
   app.use(ssoRouter({ login: container.ssoLogin, cookies, protocols }));
-  app.use(accountRouter({ account: container.account, recoveryNotices: container.recoveryNotices, cookies, csrf, views, idpLogoutUrl: ssoLogoutUrl(protocols) }));
+  app.use(accountRouter({ account: container.account, recoveryCodes: container.recoveryCodes, recoveryNotices: container.recoveryNotices, cookies, csrf, views, idpLogoutUrl: ssoLogoutUrl(protocols) }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -33,6 +33,7 @@ import { createSigningKeyStore } from "./sso/saml/signing-key.store";
 import { createSamlSpKeys } from "./sso/saml/sp-signing-key";
 import { createAuthThrottle } from "./platform/throttle/throttle";
 import { createAccountService } from "./sessions/account.service";
+import { createRecoveryCodeRegeneration } from "./mfa/recovery-code-regeneration";
 import { createSessionAdminService } from "./sessions/session-admin.service";
 import { createSessionService } from "./sessions/session.service";
 import { createSessionStore } from "./sessions/session.store";
@@ -126,6 +127,10 @@ export function createContainer(infra: Infrastructure) {
     }),
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
+    recoveryCodes: createRecoveryCodeRegeneration({
+      db, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle,
+      recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,
+    }),
     loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls, publicUrl: config.publicUrl }),
     mfaAdmin: createMfaAdminService({ db, userStore, recoveryCodeStore, auditStore, sessions, outbox, clock }),
     sessionAdmin: createSessionAdminService({ db, auditStore, sessions }),

@@ -13,7 +13,7 @@ export function createRecoveryCodeStore() {
       return result.count === 1;
     },
     deleteAll: (tx: DbTx, userId: string) => tx.recoveryCode.deleteMany({ where: { userId } }),
-    countUnused: (db: Db, userId: string) => db.recoveryCode.count({ where: { userId, usedAt: null } }),
+    countUnused: (db: Db | DbTx, userId: string) => db.recoveryCode.count({ where: { userId, usedAt: null } }),
   };
 }
 

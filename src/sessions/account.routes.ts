@@ -1,4 +1,6 @@
 import express, { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { RecoveryCodeRegeneration } from "../mfa/recovery-code-regeneration";
 import type { RecoveryCodeNotices } from "../mfa/recovery-code-notice";
 import type { BrowserCookies } from "../platform/http/browser-cookies";
 import type { Csrf } from "../platform/http/csrf";
@@ -10,6 +12,7 @@ import type { Session } from "./session";
 
 type Deps = {
   account: AccountService;
+  recoveryCodes: RecoveryCodeRegeneration;
   cookies: BrowserCookies;
   csrf: Csrf;
   views: Views;
@@ -18,7 +21,9 @@ type Deps = {
   idpLogoutUrl?: (session: Session) => Promise<string | null>;
 };
 
-/** /account (who am I, my sessions), revoking sessions, and logout. */
+const codeForm = z.object({ code: z.string().max(32).default("") });
+
+/** /account (who am I, my sessions, my recovery codes), revoking sessions, new recovery codes, and logout. */
 export function accountRouter(deps: Deps): Router {
   const router = Router();
   const forms = express.urlencoded({ extended: false, limit: "4kb", parameterLimit: 10 });
@@ -27,14 +32,43 @@ export function accountRouter(deps: Deps): Router {
 
   router.get("/account", requireBrowserSession, async (req, res) => {
     const session = res.locals.session!;
-    const view = await deps.account.describe(session);
     const recoveryCodes = await deps.recoveryNotices.take(session.id);
     const continueTo = safeReturnTo(req.query.return_to, { fallback: "" });
     if (recoveryCodes) {
       deps.views.render(res, "recovery-codes", { title: "Save your recovery codes", codes: recoveryCodes, continueTo: continueTo || "/account" });
       return;
     }
-    deps.views.render(res, "account", { title: "Your account", csrfToken: csrfToken(req, res), ...view });
+    await renderAccount(req, res);
+  });
+
+  async function renderAccount(req: Request, res: Response, error?: string, status = 200): Promise<void> {
+    const session = res.locals.session!;
+    const [view, recoveryCodesLeft] = await Promise.all([deps.account.describe(session), deps.recoveryCodes.unusedCount(session.userId, session.tenantId)]);
+    deps.views.render(res, "account", { title: "Your account", csrfToken: csrfToken(req, res), ...view, recoveryCodesLeft, error }, status);
+  }
+
+  // New recovery codes, for a current TOTP code: shown once, on the account page.
+  router.post("/account/recovery-codes", forms, requireBrowserSession, async (req, res) => {
+    guard(req);
+    const session = res.locals.session!;
+    const form = codeForm.safeParse(req.body ?? {});
+    const { ip, requestId } = res.locals.context;
+    const result = await deps.recoveryCodes.regenerate({ userId: session.userId, tenantId: session.tenantId, ip, requestId }, form.success ? form.data.code : "");
+    switch (result.kind) {
+      case "regenerated":
+        await deps.recoveryNotices.put(session.id, result.codes);
+        res.redirect(303, "/account");
+        return;
+      case "throttled":
+        res.set("Retry-After", String(result.retryAfterSeconds));
+        await renderAccount(req, res, `Too many attempts. Try again in ${result.retryAfterSeconds} seconds.`, 429);
+        return;
+      case "wrong_code":
+        await renderAccount(req, res, "That code is not valid. Enter the current code from your authenticator app.", 401);
+        return;
+      case "no_authenticator":
+        await renderAccount(req, res, "Your account has no authenticator app, so it has no recovery codes.", 400);
+    }
   });
 
   router.post("/account/sessions/revoke", forms, requireBrowserSession, async (req, res) => {
