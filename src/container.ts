@@ -128,7 +128,7 @@ export function createContainer(infra: Infrastructure) {
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
     recoveryCodes: createRecoveryCodeRegeneration({
-      db, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle,
+      db, kv, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle,
       recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,
     }),
     loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls, publicUrl: config.publicUrl }),

@@ -3,7 +3,7 @@ import { isIpAllowed } from "../tenants/ip-allowlist";
 import type { TenantRow } from "../tenants/tenant.store";
 import { emailKeyOf } from "../users/user.schemas";
 import type { UserRow } from "../users/user.store";
-import { withAttemptLock } from "./attempt-lock";
+import { withAttemptLock } from "../platform/throttle/attempt-lock";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import { mayUseLocalLogin } from "./login-policy";
 

@@ -1,7 +1,7 @@
 import type { AuditContext } from "../audit/audit-event";
 import { generateRecoveryCodes } from "../mfa/recovery-codes";
 import { generateTotpSecret, totpSecretContext, totpUri } from "../mfa/totp";
-import { withAttemptLock } from "./attempt-lock";
+import { withAttemptLock } from "../platform/throttle/attempt-lock";
 import type { LocalLoginDeps, LoginClient } from "./deps";
 import { finishLocalLogin, type FinishedLogin } from "./finish-login";
 import type { PendingLogin } from "./pending-login.store";

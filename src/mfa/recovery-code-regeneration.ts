@@ -4,6 +4,8 @@ import type { Clock } from "../platform/clock";
 import type { SecretBox } from "../platform/crypto";
 import type { Db } from "../platform/db/prisma";
 import type { OutboxStore } from "../platform/mail/outbox.store";
+import type { KvStore } from "../platform/kv/kv-store";
+import { withAttemptLock } from "../platform/throttle/attempt-lock";
 import type { AuthThrottle } from "../platform/throttle/throttle";
 import type { TenantStore } from "../tenants/tenant.store";
 import type { UserRow, UserStore } from "../users/user.store";
@@ -16,6 +18,7 @@ export const RECOVERY_CODE_COUNT = 10;
 
 type Deps = {
   db: Db;
+  kv: KvStore;
   clock: Clock;
   userStore: UserStore;
   tenantStore: TenantStore;
@@ -54,37 +57,45 @@ export function createRecoveryCodeRegeneration(deps: Deps) {
 
     async regenerate(requester: Requester, code: string): Promise<RegenerationResult> {
       const user = await deps.userStore.findInTenant(deps.db, requester.tenantId, requester.userId);
-      if (!user?.totpSecret || user.status !== "active") return { kind: "no_authenticator" };
-      const context: AuditContext = { actor: { type: "user", id: user.id }, ip: requester.ip, requestId: requester.requestId };
-      const subject = { account: `user:${user.id}`, ip: requester.ip, action: "mfa" as const };
-      const gate = await deps.throttle.check(subject);
-      if (!gate.allowed) {
-        await deps.auditStore.insert(deps.db, context, { type: "login.throttled", tenantId: user.tenantId, data: { step: "recovery_codes", reason: gate.reason } });
-        return { kind: "throttled", retryAfterSeconds: gate.retryAfterSeconds };
-      }
-      const secret = deps.secretBox.open(user.totpSecret, totpSecretContext(user.id));
-      const verified = await deps.totp.verify(user.id, secret, code.replace(/\s/g, ""));
-      if (!verified.ok) {
-        await deps.throttle.recordFailure(subject);
-        await deps.auditStore.insert(deps.db, context, { type: "mfa.failed", tenantId: user.tenantId, target: { type: "user", id: user.id }, data: { step: "recovery_codes", reason: verified.reason } });
-        return { kind: "wrong_code" };
-      }
-      await deps.throttle.recordSuccess(subject);
-      const codes = generateRecoveryCodes(RECOVERY_CODE_COUNT);
-      const tenant = await deps.tenantStore.findById(deps.db, user.tenantId);
-      await deps.db.$transaction(async (tx) => {
-        const before = await deps.recoveryCodeStore.countUnused(tx, user.id);
-        await deps.recoveryCodeStore.replaceAll(tx, user.id, codes.map((c) => deps.recoveryHasher.forStorage(c)));
-        await deps.auditStore.insert(tx, context, {
-          type: "mfa.recovery_codes_regenerated", tenantId: user.tenantId, target: { type: "user", id: user.id },
-          data: { by: "user", unusedReplaced: before, recoveryCodes: codes.length },
-        });
-        // Told by mail in the same commit: if it was not them, they learn that someone holds their factor.
-        await deps.outbox.enqueue(tx, { ...regeneratedNotice(deps.clock, tenant?.name ?? "", user, requester.ip), kind: "mfa_recovery_codes", tenantId: user.tenantId });
-      });
-      return { kind: "regenerated", codes };
+      const sealed = user?.totpSecret;
+      if (!user || !sealed || user.status !== "active") return { kind: "no_authenticator" };
+      // One code check at a time per account and IP, shared with the login's code step: parallel guesses
+      // would otherwise all pass the same throttle check before any failure is counted.
+      const busy: RegenerationResult = { kind: "throttled", retryAfterSeconds: 1 };
+      return withAttemptLock(deps.kv, `mfa:${user.id}:${requester.ip}`, busy, () => checkAndReplace(user, sealed, requester, code));
     },
   };
+
+  async function checkAndReplace(user: UserRow, sealedSecret: string, requester: Requester, code: string): Promise<RegenerationResult> {
+    const context: AuditContext = { actor: { type: "user", id: user.id }, ip: requester.ip, requestId: requester.requestId };
+    const subject = { account: `user:${user.id}`, ip: requester.ip, action: "mfa" as const };
+    const gate = await deps.throttle.check(subject);
+    if (!gate.allowed) {
+      await deps.auditStore.insert(deps.db, context, { type: "login.throttled", tenantId: user.tenantId, data: { step: "recovery_codes", reason: gate.reason } });
+      return { kind: "throttled", retryAfterSeconds: gate.retryAfterSeconds };
+    }
+    const secret = deps.secretBox.open(sealedSecret, totpSecretContext(user.id));
+    const verified = await deps.totp.verify(user.id, secret, code.replace(/\s/g, ""));
+    if (!verified.ok) {
+      await deps.throttle.recordFailure(subject);
+      await deps.auditStore.insert(deps.db, context, { type: "mfa.failed", tenantId: user.tenantId, target: { type: "user", id: user.id }, data: { step: "recovery_codes", reason: verified.reason } });
+      return { kind: "wrong_code" };
+    }
+    await deps.throttle.recordSuccess(subject);
+    const codes = generateRecoveryCodes(RECOVERY_CODE_COUNT);
+    const tenant = await deps.tenantStore.findById(deps.db, user.tenantId);
+    await deps.db.$transaction(async (tx) => {
+      const before = await deps.recoveryCodeStore.countUnused(tx, user.id);
+      await deps.recoveryCodeStore.replaceAll(tx, user.id, codes.map((c) => deps.recoveryHasher.forStorage(c)));
+      await deps.auditStore.insert(tx, context, {
+        type: "mfa.recovery_codes_regenerated", tenantId: user.tenantId, target: { type: "user", id: user.id },
+        data: { by: "user", unusedReplaced: before, recoveryCodes: codes.length },
+      });
+      // Told by mail in the same commit: if it was not them, they learn that someone holds their factor.
+      await deps.outbox.enqueue(tx, { ...regeneratedNotice(deps.clock, tenant?.name ?? "", user, requester.ip), kind: "mfa_recovery_codes", tenantId: user.tenantId });
+    });
+    return { kind: "regenerated", codes };
+  }
 }
 
 function regeneratedNotice(clock: Clock, tenantName: string, user: UserRow, ip: string) {

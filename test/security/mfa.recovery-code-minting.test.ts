@@ -82,4 +82,21 @@ describe("a stolen session cannot mint recovery codes", () => {
     expect((await login.post("/us/login/mfa", { code: oathtoolCode(secret, clock.now()) })).status).toBe(429);
     expect(await noticeCount()).toBe(0);
   });
+
+  it("checks parallel guesses one at a time, so a burst cannot outrun the throttle", async () => {
+    const other: LoginForm = { ...form, email: "burst@minting.example" };
+    const otherId = await createUser(t, form.tenant, { email: other.email });
+    const { browser, secret: otherSecret } = await enrolTotp(t, other, clock);
+    await browser.get("/account");
+    clock.advance(STEP_MS);
+    const guesses = await Promise.all(Array.from({ length: 30 }, () => browser.post("/account/recovery-codes", { code: wrongTotpCode(otherSecret, clock.now()) })));
+    const statuses = guesses.map((res) => res.status);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    // The per-account-and-IP counter lets 10 failures through before it delays; no more may be checked.
+    // Without the lock, how many slip past depends on how the requests interleave: 11 or 12 in about
+    // half of the runs tried, so this catches its loss often, not always.
+    const checked = await t.container.infra.db.auditEvent.count({ where: { type: "mfa.failed", targetId: otherId } });
+    expect(checked).toBe(statuses.filter((status) => status === 401).length);
+    expect(checked).toBeLessThanOrEqual(10);
+  });
 });

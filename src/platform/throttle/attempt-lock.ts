@@ -1,5 +1,5 @@
-import { sha256Hex } from "../platform/crypto";
-import type { KvStore } from "../platform/kv/kv-store";
+import { sha256Hex } from "../crypto";
+import type { KvStore } from "../kv/kv-store";
 
 // Longer than any bcrypt compare; a crashed holder's lock simply expires.
 const LOCK_TTL_MS = 15_000;
