@@ -20,6 +20,7 @@ import { findProjectDir } from "./platform/paths";
 import { passwordRouter } from "./passwords/password.routes";
 import { enforcePasswordRotation } from "./passwords/rotation.middleware";
 import { accountRouter } from "./sessions/account.routes";
+import { authenticatorRouter } from "./mfa/authenticator.routes";
 import type { Session } from "./sessions/session";
 import { createForwardAuth } from "./sessions/forward-auth";
 import { createSessionCheck } from "./sessions/session-check";
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   };
   const protocols = { saml: createSamlProtocol({ ...protocolDeps, spKeys: container.samlSpKeys }), oidc: createOidcProtocol(protocolDeps) };
   app.use(ssoRouter({ login: container.ssoLogin, cookies, protocols }));
+  app.use(authenticatorRouter({ replacement: container.authenticatorReplacement, cookies, csrf, views }));
   app.use(accountRouter({ account: container.account, recoveryCodes: container.recoveryCodes, recoveryNotices: container.recoveryNotices, cookies, csrf, views, idpLogoutUrl: ssoLogoutUrl(protocols) }));
 
   app.use(notFoundHandler);

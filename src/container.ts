@@ -34,6 +34,7 @@ import { createSamlSpKeys } from "./sso/saml/sp-signing-key";
 import { createAuthThrottle } from "./platform/throttle/throttle";
 import { createAccountService } from "./sessions/account.service";
 import { createRecoveryCodeRegeneration } from "./mfa/recovery-code-regeneration";
+import { createAuthenticatorReplacement } from "./mfa/authenticator-replacement";
 import { createSessionAdminService } from "./sessions/session-admin.service";
 import { createSessionService } from "./sessions/session.service";
 import { createSessionStore } from "./sessions/session.store";
@@ -127,6 +128,10 @@ export function createContainer(infra: Infrastructure) {
     }),
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
     account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
+    authenticatorReplacement: createAuthenticatorReplacement({
+      db, kv, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle, sessions,
+      recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,
+    }),
     recoveryCodes: createRecoveryCodeRegeneration({
       db, kv, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle,
       recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,

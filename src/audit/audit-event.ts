@@ -3,7 +3,7 @@ import type { Actor } from "../platform/http/request-context";
 /** Every event type the service writes. Dotted, past tense; the audit API filters on these names. */
 export const AUDIT_EVENT_TYPES = [
   "login.succeeded", "login.failed", "login.bypass", "login.throttled",
-  "mfa.enrolled", "mfa.failed", "mfa.reset", "mfa.recovery_codes_regenerated",
+  "mfa.enrolled", "mfa.failed", "mfa.reset", "mfa.recovery_codes_regenerated", "mfa.replaced",
   "session.revoked",
   "password.reset_requested", "password.changed", "password.rotation_required",
   "rotation.started", "rotation.completed",

@@ -54,7 +54,7 @@ describe("a session restricted to the password change", () => {
       expect(html.text).toContain("Password change required");
     }
     await browser.get("/us/password/change");
-    for (const [path, form] of [["/account/sessions/revoke", { session_id: "others" }], ["/account/recovery-codes", { code: "123456" }], ["/us/password/forgot", { tenant: slug, email: user.email }], ["/us/login", { tenant: slug, email: user.email, password: PASSWORD }]] as const) {
+    for (const [path, form] of [["/account/sessions/revoke", { session_id: "others" }], ["/account/recovery-codes", { code: "123456" }], ["/account/authenticator/verify", { code: "123456" }], ["/account/authenticator", { code: "123456" }], ["/us/password/forgot", { tenant: slug, email: user.email }], ["/us/login", { tenant: slug, email: user.email, password: PASSWORD }]] as const) {
       const res = await browser.post(path, form, { headers: { Accept: "application/json" } });
       expect({ path, status: res.status, code: JSON.parse(res.text).code }).toEqual({ path, status: 403, code: "password_rotation_required" });
     }
