@@ -1,38 +1,15 @@
 import type { AuditContext } from "../audit/audit-event";
-import type { AuditStore } from "../audit/audit.store";
 import type { Clock } from "../platform/clock";
-import type { SecretBox } from "../platform/crypto";
-import type { Db } from "../platform/db/prisma";
-import type { KvStore } from "../platform/kv/kv-store";
-import type { OutboxStore } from "../platform/mail/outbox.store";
-import { withAttemptLock } from "../platform/throttle/attempt-lock";
-import type { AuthThrottle } from "../platform/throttle/throttle";
 import type { SessionService } from "../sessions/session.service";
-import type { TenantStore } from "../tenants/tenant.store";
-import type { UserRow, UserStore } from "../users/user.store";
-import type { RecoveryCodeHasher } from "./recovery-code-hasher";
-import type { RecoveryCodeStore } from "./recovery-code.store";
-import { generateTotpSecret, totpSecretContext, totpUri, type TotpVerifier } from "./totp";
+import type { UserRow } from "../users/user.store";
+import { guardedFactorCheck, type FactorDeps } from "./guarded-factor-check";
+import { generateTotpSecret, totpSecretContext, totpUri } from "./totp";
 
 /** How long a proven replacement stays open for the new app's first code. */
 const OFFER_TTL_MS = 10 * 60 * 1000;
 const offerKey = (sessionId: string) => `totp-replace:${sessionId}`;
 
-type Deps = {
-  db: Db;
-  kv: KvStore;
-  clock: Clock;
-  userStore: UserStore;
-  tenantStore: TenantStore;
-  recoveryCodeStore: RecoveryCodeStore;
-  recoveryHasher: RecoveryCodeHasher;
-  secretBox: SecretBox;
-  totp: TotpVerifier;
-  throttle: AuthThrottle;
-  auditStore: AuditStore;
-  outbox: OutboxStore;
-  sessions: Pick<SessionService, "revokeUserSessions">;
-};
+type Deps = FactorDeps & { sessions: Pick<SessionService, "revokeUserSessions"> };
 
 /** The signed-in user and the session asking; a replacement belongs to that one session. */
 export type Requester = { sessionId: string; userId: string; tenantId: string; ip: string; requestId?: string };
@@ -55,7 +32,8 @@ export type ReplaceResult =
 /**
  * A user moves their second factor to a new authenticator app without an administrator, in two steps
  * bound to the session: first a code of the factor they hold (the old app, or one recovery code, which
- * is spent), then the first code of the new app. A stolen session alone gets past neither. Once replaced,
+ * is spent), then the first code of the new app. A stolen session alone gets past neither: the first code
+ * is checked as at the login's code step (guarded-factor-check.ts). Once replaced,
  * every other session of the user ends, and the user is told by mail.
  */
 export function createAuthenticatorReplacement(deps: Deps) {
@@ -86,27 +64,12 @@ export function createAuthenticatorReplacement(deps: Deps) {
     async prove(requester: Requester, code: string): Promise<ProofResult> {
       const user = await enrolledUser(requester);
       if (!user) return { kind: "no_authenticator" };
-      const busy: ProofResult = { kind: "throttled", retryAfterSeconds: 1 };
-      return withAttemptLock(deps.kv, `mfa:${user.id}:${requester.ip}`, busy, async () => {
-        const subject = { account: `user:${user.id}`, ip: requester.ip, action: "mfa" as const };
-        const context = contextOf(requester);
-        const gate = await deps.throttle.check(subject);
-        if (!gate.allowed) {
-          await deps.auditStore.insert(deps.db, context, { type: "login.throttled", tenantId: user.tenantId, data: { step: "replace_authenticator", reason: gate.reason } });
-          return { kind: "throttled", retryAfterSeconds: gate.retryAfterSeconds };
-        }
-        const proof = await checkOldFactor(user, code.trim());
-        if (!proof) {
-          await deps.throttle.recordFailure(subject);
-          await deps.auditStore.insert(deps.db, context, { type: "mfa.failed", tenantId: user.tenantId, target: { type: "user", id: user.id }, data: { step: "replace_authenticator" } });
-          return { kind: "wrong_code" };
-        }
-        await deps.throttle.recordSuccess(subject);
-        const secret = await generateTotpSecret();
-        const offer: Offer = { sealedSecret: deps.secretBox.seal(secret, totpSecretContext(user.id)), proof };
-        await deps.kv.set(offerKey(requester.sessionId), JSON.stringify(offer), { ttlMs: OFFER_TTL_MS });
-        return { kind: "proved" };
-      });
+      const checked = await guardedFactorCheck(deps, { ...requester, step: "replace_authenticator" }, () => checkOldFactor(user, code.trim()));
+      if (checked.kind !== "passed") return checked;
+      const secret = await generateTotpSecret();
+      const offer: Offer = { sealedSecret: deps.secretBox.seal(secret, totpSecretContext(user.id)), proof: checked.value };
+      await deps.kv.set(offerKey(requester.sessionId), JSON.stringify(offer), { ttlMs: OFFER_TTL_MS });
+      return { kind: "proved" };
     },
 
     /** Step two: the new app's first code. Its step is spent for the user, as any code at login. */
