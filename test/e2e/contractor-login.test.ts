@@ -1,6 +1,7 @@
 /**
  * Browser test: a contractor logs in at /us/login, enrols TOTP reading the secret from the page, logs out,
- * logs in again with a fresh code and sees their session on /account. Plus axe accessibility checks.
+ * logs in again with a fresh code and sees their session on /account; then replaces the authenticator app
+ * and makes new recovery codes there. Plus axe accessibility checks.
  *
  * Runs Debian's Chromium through playwright-core (STACK.md, "Browser"): `npx playwright install` cannot
  * download browsers on these machines. Without /usr/bin/chromium the test FAILS with install instructions.
@@ -40,6 +41,8 @@ let baseUrl = "";
 let slug = "";
 let clock: ManualClock;
 const axeFindings: Record<string, unknown[]> = {};
+/** The contractor's TOTP secret, read at enrolment by the first test; the second one replaces it. */
+let secret = "";
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -154,7 +157,7 @@ describe("contractor in a browser (Chromium)", () => {
     // 2. TOTP enrolment: read the secret from the page, compute the code with oathtool.
     await waitForPath(page, "/us/mfa/setup");
     await expectAccessible(page, "mfa-setup");
-    const secret = (await page.locator("#totp-secret").textContent())?.trim() ?? "";
+    secret = (await page.locator("#totp-secret").textContent())?.trim() ?? "";
     expect(secret).toMatch(/^[A-Z2-7]{26,}$/);
     expect(await page.locator("#totp-uri").textContent()).toContain(`secret=${secret}`);
     await page.getByLabel("Code from your app").fill(oathtoolCode(secret, clock.now()));
@@ -203,6 +206,45 @@ describe("contractor in a browser (Chromium)", () => {
     expect(rowText).toContain("127.0.0.1");
     expect(rowText).toContain("HeadlessChrome");
     await expectAccessible(page, "account"); // also saves artifacts/account.png
+
+    await page.close();
+  }, 45_000);
+
+  it("replaces the authenticator app, then makes new recovery codes, from the account page", async () => {
+    expect(secret).not.toBe(""); // the first test enrolled, and this browser is still signed in
+    const page = await context!.newPage();
+    clock.advance(STEP_MS);
+    await page.goto(`${baseUrl}/account`);
+    await page.getByRole("link", { name: "Replace your authenticator app" }).click();
+
+    // Step one: a code of the app in hand.
+    await waitForPath(page, "/account/authenticator");
+    await expectAccessible(page, "authenticator-proof");
+    await page.getByLabel("Current code or recovery code").fill(oathtoolCode(secret, clock.now()));
+    await page.getByRole("button", { name: "Continue" }).click();
+
+    // Step two: the new app's secret, and its first code in the next step (this one is spent).
+    await page.locator("#totp-secret").waitFor();
+    await expectAccessible(page, "authenticator-setup");
+    const newSecret = (await page.locator("#totp-secret").textContent())?.trim() ?? "";
+    expect(newSecret).toMatch(/^[A-Z2-7]{26,}$/);
+    expect(newSecret).not.toBe(secret);
+    clock.advance(STEP_MS);
+    await page.getByLabel("Code from your new app").fill(oathtoolCode(newSecret, clock.now()));
+    await page.getByRole("button", { name: "Replace" }).click();
+    await waitForPath(page, "/account");
+    expect(await page.locator("#account-email").textContent()).toBe(EMAIL);
+
+    // New recovery codes for a code of the new app, shown once.
+    clock.advance(STEP_MS);
+    await page.getByLabel("Code from your authenticator app").fill(oathtoolCode(newSecret, clock.now()));
+    await page.getByRole("button", { name: "Make new recovery codes" }).click();
+    await waitForPath(page, "/account");
+    expect(await page.locator("h1").textContent()).toBe("Save your recovery codes");
+    expect(await page.locator("#recovery-codes li").count()).toBe(10);
+    await page.getByRole("link", { name: "Continue" }).click();
+    await waitForPath(page, "/account");
+    expect(await page.locator("#recovery-codes-left").textContent()).toBe("10 unused recovery codes left.");
 
     await page.close();
   }, 45_000);
