@@ -133,7 +133,7 @@ export function createContainer(infra: Infrastructure) {
       recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,
     }),
     recoveryCodes: createRecoveryCodeRegeneration({
-      db, kv, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle,
+      db, kv, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle, sessions,
       recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,
     }),
     loginEntry: createLoginEntryService({ db, tenantStore, regions: config.regions, regionUrls: config.regionUrls, publicUrl: config.publicUrl }),

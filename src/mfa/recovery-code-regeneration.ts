@@ -1,4 +1,5 @@
 import type { Clock } from "../platform/clock";
+import type { SessionService } from "../sessions/session.service";
 import type { UserRow } from "../users/user.store";
 import { guardedFactorCheck, type FactorDeps } from "./guarded-factor-check";
 import { generateRecoveryCodes } from "./recovery-codes";
@@ -6,13 +7,13 @@ import { totpSecretContext } from "./totp";
 
 export const RECOVERY_CODE_COUNT = 10;
 
-type Deps = FactorDeps;
+type Deps = FactorDeps & { sessions: Pick<SessionService, "revokeUserSessions"> };
 
-/** Who asks: the signed-in user, from this address. */
-export type Requester = { userId: string; tenantId: string; ip: string; requestId?: string };
+/** Who asks: the signed-in user's session, from this address. */
+export type Requester = { sessionId: string; userId: string; tenantId: string; ip: string; requestId?: string };
 
 export type RegenerationResult =
-  | { kind: "regenerated"; codes: string[] }
+  | { kind: "regenerated"; codes: string[]; otherSessionsEnded: number }
   | { kind: "no_authenticator" }
   | { kind: "throttled"; retryAfterSeconds: number }
   | { kind: "wrong_code" };
@@ -32,7 +33,8 @@ export function createRecoveryCodeRegeneration(deps: Deps) {
       return deps.recoveryCodeStore.countUnused(deps.db, userId);
     },
 
-    async regenerate(requester: Requester, code: string): Promise<RegenerationResult> {
+    /** With `endOtherSessions` (the form's default), every other session of the user ends once committed. */
+    async regenerate(requester: Requester, code: string, options: { endOtherSessions: boolean }): Promise<RegenerationResult> {
       const user = await deps.userStore.findInTenant(deps.db, requester.tenantId, requester.userId);
       const sealed = user?.totpSecret;
       if (!user || !sealed || user.status !== "active") return { kind: "no_authenticator" };
@@ -54,7 +56,11 @@ export function createRecoveryCodeRegeneration(deps: Deps) {
         // Told by mail in the same commit: if it was not them, they learn that someone holds their factor.
         await deps.outbox.enqueue(tx, { ...regeneratedNotice(deps.clock, tenant?.name ?? "", user, requester.ip), kind: "mfa_recovery_codes", tenantId: user.tenantId });
       });
-      return { kind: "regenerated", codes };
+      const otherSessionsEnded = options.endOtherSessions ? await deps.sessions.revokeUserSessions(user.id, { except: requester.sessionId }) : 0;
+      if (otherSessionsEnded > 0) {
+        await deps.auditStore.insert(deps.db, context, { type: "session.revoked", tenantId: user.tenantId, target: { type: "user", id: user.id }, data: { by: "user", reason: "recovery_codes_regenerated", count: otherSessionsEnded } });
+      }
+      return { kind: "regenerated", codes, otherSessionsEnded };
     },
   };
 }

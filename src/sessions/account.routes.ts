@@ -21,7 +21,7 @@ type Deps = {
   idpLogoutUrl?: (session: Session) => Promise<string | null>;
 };
 
-const codeForm = z.object({ code: z.string().max(32).default("") });
+const recoveryCodesForm = z.object({ code: z.string().max(32).default(""), end_other_sessions: z.string().max(8).default("") });
 
 /** /account (who am I, my sessions, my recovery codes), revoking sessions, new recovery codes, and logout. */
 export function accountRouter(deps: Deps): Router {
@@ -51,9 +51,10 @@ export function accountRouter(deps: Deps): Router {
   router.post("/account/recovery-codes", forms, requireBrowserSession, async (req, res) => {
     guard(req);
     const session = res.locals.session!;
-    const form = codeForm.safeParse(req.body ?? {});
+    const form = recoveryCodesForm.safeParse(req.body ?? {});
     const { ip, requestId } = res.locals.context;
-    const result = await deps.recoveryCodes.regenerate({ userId: session.userId, tenantId: session.tenantId, ip, requestId }, form.success ? form.data.code : "");
+    const requester = { sessionId: session.id, userId: session.userId, tenantId: session.tenantId, ip, requestId };
+    const result = await deps.recoveryCodes.regenerate(requester, form.success ? form.data.code : "", { endOtherSessions: form.success && form.data.end_other_sessions === "yes" });
     switch (result.kind) {
       case "regenerated":
         await deps.recoveryNotices.put(session.id, result.codes);

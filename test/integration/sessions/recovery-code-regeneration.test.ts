@@ -1,6 +1,6 @@
 import { oathtoolCode, textOf } from "../../support/browser";
 import { ManualClock, startTestApp, type TestApp } from "../../support/harness";
-import { auditOf, CookieBrowser, createTenant, createUser, enrolTotp, PASSWORD, passwordStep, signInSkippingMfa, STEP_MS, wrongTotpCode, type LoginForm } from "../../support/login-helpers";
+import { auditOf, CookieBrowser, createTenant, createUser, enrolTotp, PASSWORD, passwordStep, signInSkippingMfa, signInWithTotp, STEP_MS, wrongTotpCode, type LoginForm } from "../../support/login-helpers";
 import { queuedMails } from "../../support/outbox";
 
 // The enrolment QR code plays no part here, and drawing it takes most of a second under jest.
@@ -49,12 +49,17 @@ describe("new recovery codes from the account page", () => {
   });
 
   it("a current TOTP code replaces every code, and the new ones are shown once", async () => {
+    // Another session of the user stays: the box "sign out my other sessions" is left unticked.
+    const other = new CookieBrowser(t.app);
+    expect((await signInWithTotp(other, form, secret, clock)).status).toBe(303);
+    clock.advance(STEP_MS);
     const res = await browser.post("/account/recovery-codes", { code: oathtoolCode(secret, clock.now()) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe("/account");
     expect(await auditOf(t, res)).toEqual([
       { type: "mfa.recovery_codes_regenerated", ip: expect.any(String), data: { by: "user", unusedReplaced: 9, recoveryCodes: 10 } },
     ]);
+    expect((await other.get("/account")).status).toBe(200);
 
     const shown = await browser.get("/account");
     const codes = codesOn(shown.text);
@@ -72,9 +77,28 @@ describe("new recovery codes from the account page", () => {
     expect(await t.container.infra.db.recoveryCode.count({ where: { userId } })).toBe(10);
   });
 
+  it("with the box ticked, the user's other sessions end", async () => {
+    const other = new CookieBrowser(t.app);
+    expect((await signInWithTotp(other, form, secret, clock)).status).toBe(303);
+    clock.advance(STEP_MS);
+    const page = await browser.get("/account");
+    expect(page.text).toMatch(/name="end_other_sessions" value="yes" checked/);
+    const others = (await t.container.sessions.listUserSessions(userId)).length - 1;
+    expect(others).toBeGreaterThanOrEqual(1);
+    const res = await browser.post("/account/recovery-codes", { code: oathtoolCode(secret, clock.now()), end_other_sessions: "yes" });
+    expect(res.status).toBe(303);
+    expect((await auditOf(t, res)).map(({ type, data }) => ({ type, data }))).toEqual([
+      { type: "mfa.recovery_codes_regenerated", data: { by: "user", unusedReplaced: 9, recoveryCodes: 10 } },
+      { type: "session.revoked", data: { by: "user", reason: "recovery_codes_regenerated", count: others } },
+    ]);
+    expect(await t.container.sessions.listUserSessions(userId)).toHaveLength(1);
+    expect((await other.get("/account")).headers.location).toMatch(/^\/login/);
+    expect(codesOn((await browser.get("/account")).text)).toHaveLength(10);
+  });
+
   it("the user is told by mail, which carries no code", async () => {
     const mails = await queuedMails(t.container.infra.db, { to: form.email, kind: "mfa_recovery_codes" });
-    expect(mails).toHaveLength(1);
+    expect(mails).toHaveLength(2);
     expect(mails[0]).toContain("Subject: New recovery codes for your account");
     expect(mails[0]).toContain("Your earlier recovery codes no longer work.");
     expect(mails[0]).toContain("(Acme Regen)");
