@@ -111,12 +111,15 @@ export async function confirmEnrolment(deps: LocalLoginDeps, token: string | und
   if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
   const recoveryCodes = generateRecoveryCodes(10);
   const now = deps.clock.now();
+  const [user, tenant] = await Promise.all([deps.userStore.findInTenant(deps.db, pending.tenantId, pending.userId), deps.tenantStore.findById(deps.db, pending.tenantId)]);
   await deps.db.$transaction(async (tx) => {
     await deps.userStore.setTotp(tx, pending.userId, pending.enrollSecret!, now);
     await deps.recoveryCodeStore.replaceAll(tx, pending.userId, recoveryCodes.map((c) => deps.recoveryHasher.forStorage(c)));
     await deps.auditStore.insert(tx, { actor: { type: "user", id: pending.userId }, ip: client.ip, requestId: client.requestId }, {
       type: "mfa.enrolled", tenantId: pending.tenantId, target: { type: "user", id: pending.userId }, data: { factor: "totp", recoveryCodes: recoveryCodes.length },
     });
+    // Someone who had only the password could enrol their own app and shut the owner out: the owner hears of it.
+    if (user) await deps.outbox.enqueue(tx, { ...enrolledNotice(now, tenant?.name ?? "", user.email, client.ip), kind: "mfa_enrolled", tenantId: pending.tenantId });
   });
   const login = await finishLocalLogin(deps, pending, client, { assurance: "aal2", amr: ["pwd", "otp", "mfa"] });
   await deps.recoveryNotices.put(login.sessionId, recoveryCodes);
@@ -132,4 +135,15 @@ export async function skipEnrolment(deps: LocalLoginDeps, token: string | undefi
   if (!tenant || tenant.mfaRequired || pending.sso || pending.stepUp) return { kind: "no_pending" };
   if (!(await deps.pending.consume(token))) return { kind: "no_pending" };
   return { kind: "finished", login: await finishLocalLogin(deps, pending, client, { assurance: "aal1", amr: ["pwd"] }), showRecoveryCodes: false };
+}
+
+function enrolledNotice(at: Date, tenantName: string, email: string, ip: string) {
+  const text = [
+    `Two-step verification with an authenticator app was turned on for your account ${email}${tenantName ? ` (${tenantName})` : ""}.`,
+    `Time: ${at.toISOString()}`,
+    `From: ${ip}`,
+    "",
+    "From now on, signing in asks for a code from that app. If this was not you, someone has your password: contact your administrator now.",
+  ].join("\n");
+  return { to: email, subject: "Two-step verification turned on", text };
 }

@@ -45,7 +45,7 @@ async function enrolThroughLogin(email: string): Promise<{ browser: TestBrowser;
   return { browser, secret };
 }
 
-const mailsTo = (email: string) => queuedMails(db(), { to: email });
+const mailsTo = (email: string) => queuedMails(db(), { to: email, kind: "mfa_reset" });
 
 describe("POST /api/v1/tenants/{slug}/users/{id}/mfa/reset", () => {
   it("removes TOTP and recovery codes, ends every session, mails the user and audits; the next login enrols again", async () => {

@@ -1,5 +1,6 @@
 import { ManualClock, startTestApp, uniqueSlug, type TestApp } from "../../support/harness";
 import { oathtoolCode, TestBrowser, textOf } from "../../support/browser";
+import { queuedMails } from "../../support/outbox";
 
 let t: TestApp;
 let clock: ManualClock;
@@ -42,6 +43,13 @@ describe("regional local login with TOTP enrolment", () => {
     expect(codesPage.text.match(/<li><code>[0-9a-z]{5}-[0-9a-z]{5}<\/code><\/li>/g)).toHaveLength(10);
     const account = await browser.get("/account");
     expect(textOf(account.text, "account-email")).toBe("con@login.example");
+
+    // The owner is told: someone with only the password could have enrolled their own app.
+    const mails = await queuedMails(t.container.infra.db, { to: "con@login.example", kind: "mfa_enrolled" });
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toContain("Subject: Two-step verification turned on");
+    expect(mails[0]).toContain("(Login Co)");
+    expect(mails[0]).not.toContain(secret);
   });
 
   it("logs out, then logs in again with a fresh code from the next time step", async () => {
