@@ -123,6 +123,7 @@ export function createContainer(infra: Infrastructure) {
     users: createUserService({
       db, clock, userStore, auditStore, hasher,
       revokeUserSessions: (userId) => sessions.revokeUserSessions(userId),
+      countRecoveryCodes: (userId) => recoveryCodeStore.countUnused(db, userId),
       checkPassword: (password, user, tenant) => checkAdminPassword(policy, password, user, tenant),
       invite: (tx, user, tenant) => passwordReset.inviteInTransaction(tx, user, tenant),
     }),

@@ -24,6 +24,8 @@ type Deps = {
   invite?: (tx: DbTx, user: UserRow, tenant: TenantRow) => Promise<void>;
   /** Ends every session of a user; deactivation and password changes call it. */
   revokeUserSessions: (userId: string) => Promise<number>;
+  /** Unused recovery codes of a user, for the view of one user; absent in narrow unit wiring. */
+  countRecoveryCodes?: (userId: string) => Promise<number>;
 };
 type TenantRef = TenantRow;
 
@@ -45,8 +47,11 @@ export function createUserService(deps: Deps) {
   return {
     requireUser,
 
-    async getUser(tenant: TenantRef, id: string): Promise<UserView> {
-      return toUserView(await requireUser(tenant, id));
+    /** One user, with what support staff ask about when a user is stuck at the second factor. */
+    async getUser(tenant: TenantRef, id: string): Promise<UserView & { recoveryCodesLeft?: number | null }> {
+      const user = await requireUser(tenant, id);
+      if (!deps.countRecoveryCodes) return toUserView(user);
+      return { ...toUserView(user), recoveryCodesLeft: user.totpSecret ? await deps.countRecoveryCodes(user.id) : null };
     },
 
     async createUser(tenant: TenantRef, input: UserCreateInput, context: AuditContext): Promise<UserView> {

@@ -58,11 +58,15 @@ describe("POST /api/v1/tenants/{slug}/users/{id}/mfa/reset", () => {
     expect((await attacker.post("/us/login", { tenant: slug, email, password })).headers.location).toBe("/us/login/mfa");
     expect(await db().recoveryCode.count({ where: { userId: id } })).toBe(10);
     expect(await t.container.sessions.listUserSessions(id)).toHaveLength(1);
+    // Support staff see what the user still holds before they reset it.
+    const before = await t.api().get(`/api/v1/tenants/${slug}/users/${id}`);
+    expect(before.body).toMatchObject({ mfaEnrolled: true, recoveryCodesLeft: 10 });
 
     const res = await t.api().post(resetUrl(id));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, email, mfaEnrolled: false, status: "active" });
 
+    expect((await t.api().get(`/api/v1/tenants/${slug}/users/${id}`)).body).toMatchObject({ mfaEnrolled: false, recoveryCodesLeft: null });
     const row = await db().user.findUniqueOrThrow({ where: { id } });
     expect([row.totpSecret, row.totpEnrolledAt]).toEqual([null, null]);
     expect(await db().recoveryCode.count({ where: { userId: id } })).toBe(0);
