@@ -1,6 +1,6 @@
 import { oathtoolCode, textOf } from "../../support/browser";
 import { ManualClock, startTestApp, type TestApp } from "../../support/harness";
-import { auditOf, CookieBrowser, createTenant, createUser, enrolTotp, PASSWORD, passwordStep, signInWithTotp, STEP_MS, wrongTotpCode, type LoginForm } from "../../support/login-helpers";
+import { auditOf, CookieBrowser, createTenant, createUser, enrolTotp, PASSWORD, passwordStep, signInSkippingMfa, signInWithTotp, STEP_MS, wrongTotpCode, type LoginForm } from "../../support/login-helpers";
 import { queuedMails } from "../../support/outbox";
 
 // The QR code plays no part here, and drawing it takes most of a second under jest.
@@ -114,5 +114,19 @@ describe("replacing the authenticator app from the account page", () => {
     expect(textOf(early.text, "form-error")).toContain("already used");
     clock.advance(STEP_MS);
     expect((await user.browser.post("/account/authenticator", { code: oathtoolCode(newSecret, clock.now()) })).status).toBe(303);
+  });
+
+  it("an account without an authenticator app has nothing to replace", async () => {
+    const optional = await createTenant(t, { mfaRequired: false });
+    const form = { tenant: optional, email: "noapp@replace.example", password: PASSWORD };
+    await createUser(t, optional, { email: form.email });
+    const browser = new CookieBrowser(t.app);
+    await signInSkippingMfa(browser, form);
+    expect((await browser.get("/account")).text).not.toContain('id="replace-authenticator"');
+    const page = await browser.get("/account/authenticator");
+    expect(page.status).toBe(400);
+    expect(page.text).toContain("no authenticator app to replace");
+    expect((await browser.post("/account/authenticator/verify", { code: "123456" })).status).toBe(400);
+    expect((await browser.post("/account/authenticator", { code: "123456" })).status).toBe(400);
   });
 });
