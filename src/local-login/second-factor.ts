@@ -1,5 +1,6 @@
 import type { AuditContext } from "../audit/audit-event";
 import { generateRecoveryCodes } from "../mfa/recovery-codes";
+import { accountLabel, securityNotice } from "../mfa/security-notice";
 import { generateTotpSecret, totpSecretContext, totpUri } from "../mfa/totp";
 import { withAttemptLock } from "../platform/throttle/attempt-lock";
 import type { LocalLoginDeps, LoginClient } from "./deps";
@@ -138,12 +139,9 @@ export async function skipEnrolment(deps: LocalLoginDeps, token: string | undefi
 }
 
 function enrolledNotice(at: Date, tenantName: string, email: string, ip: string) {
-  const text = [
-    `Two-step verification with an authenticator app was turned on for your account ${email}${tenantName ? ` (${tenantName})` : ""}.`,
-    `Time: ${at.toISOString()}`,
-    `From: ${ip}`,
-    "",
-    "From now on, signing in asks for a code from that app. If this was not you, someone has your password: contact your administrator now.",
-  ].join("\n");
-  return { to: email, subject: "Two-step verification turned on", text };
+  return securityNotice({
+    to: email, subject: "Two-step verification turned on", at, ip,
+    what: `Two-step verification with an authenticator app was turned on for your account ${accountLabel(email, tenantName)}.`,
+    ifNotYou: "From now on, signing in asks for a code from that app. If this was not you, someone has your password: contact your administrator now.",
+  });
 }

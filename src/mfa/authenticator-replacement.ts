@@ -3,6 +3,7 @@ import type { Clock } from "../platform/clock";
 import type { SessionService } from "../sessions/session.service";
 import type { UserRow } from "../users/user.store";
 import { guardedFactorCheck, type FactorDeps } from "./guarded-factor-check";
+import { accountLabel, securityNotice } from "./security-notice";
 import { generateTotpSecret, totpSecretContext, totpUri } from "./totp";
 
 /** How long a proven replacement stays open for the new app's first code. */
@@ -112,14 +113,11 @@ export function createAuthenticatorReplacement(deps: Deps) {
 }
 
 function replacedNotice(clock: Clock, tenantName: string, user: UserRow, ip: string) {
-  const text = [
-    `The authenticator app of your account ${user.email}${tenantName ? ` (${tenantName})` : ""} was replaced. Codes from the earlier app no longer work.`,
-    `Time: ${clock.now().toISOString()}`,
-    `From: ${ip}`,
-    "",
-    "Your other sessions were ended. If this was not you, contact your administrator now.",
-  ].join("\n");
-  return { to: user.email, subject: "Your authenticator app was replaced", text };
+  return securityNotice({
+    to: user.email, subject: "Your authenticator app was replaced", at: clock.now(), ip,
+    what: `The authenticator app of your account ${accountLabel(user.email, tenantName)} was replaced. Codes from the earlier app no longer work.`,
+    ifNotYou: "Your other sessions were ended. If this was not you, contact your administrator now.",
+  });
 }
 
 export type AuthenticatorReplacement = ReturnType<typeof createAuthenticatorReplacement>;

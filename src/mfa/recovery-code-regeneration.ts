@@ -3,6 +3,7 @@ import type { SessionService } from "../sessions/session.service";
 import type { UserRow } from "../users/user.store";
 import { guardedFactorCheck, type FactorDeps } from "./guarded-factor-check";
 import { generateRecoveryCodes } from "./recovery-codes";
+import { accountLabel, securityNotice } from "./security-notice";
 import { totpSecretContext } from "./totp";
 
 export const RECOVERY_CODE_COUNT = 10;
@@ -66,14 +67,11 @@ export function createRecoveryCodeRegeneration(deps: Deps) {
 }
 
 function regeneratedNotice(clock: Clock, tenantName: string, user: UserRow, ip: string) {
-  const text = [
-    `New recovery codes were made for your account ${user.email}${tenantName ? ` (${tenantName})` : ""}. Your earlier recovery codes no longer work.`,
-    `Time: ${clock.now().toISOString()}`,
-    `From: ${ip}`,
-    "",
-    "If this was not you, someone has your password or session and your authenticator app: contact your administrator now.",
-  ].join("\n");
-  return { to: user.email, subject: "New recovery codes for your account", text };
+  return securityNotice({
+    to: user.email, subject: "New recovery codes for your account", at: clock.now(), ip,
+    what: `New recovery codes were made for your account ${accountLabel(user.email, tenantName)}. Your earlier recovery codes no longer work.`,
+    ifNotYou: "If this was not you, someone has your password or session and your authenticator app: contact your administrator now.",
+  });
 }
 
 export type RecoveryCodeRegeneration = ReturnType<typeof createRecoveryCodeRegeneration>;
