@@ -1,4 +1,5 @@
 import type { AuditContext } from "../audit/audit-event";
+import { checkFactorCode } from "../mfa/factor-code";
 import { generateRecoveryCodes } from "../mfa/recovery-codes";
 import { accountLabel, securityNotice } from "../mfa/security-notice";
 import { generateTotpSecret, totpSecretContext, totpUri } from "../mfa/totp";
@@ -70,15 +71,10 @@ async function failedAttempt(deps: LocalLoginDeps, token: string, attempt: numbe
 
 async function checkCode(deps: LocalLoginDeps, pending: PendingLogin, code: string): Promise<{ assurance: "aal2"; amr: string[] } | null> {
   const user = await deps.userStore.findInTenant(deps.db, pending.tenantId, pending.userId);
-  if (!user?.totpSecret) return null;
-  const digits = code.replace(/\s/g, "");
-  if (/^\d{6}$/.test(digits)) {
-    const secret = deps.secretBox.open(user.totpSecret, totpSecretContext(user.id));
-    const result = await deps.totp.verify(user.id, secret, digits);
-    return result.ok ? { assurance: "aal2", amr: ["pwd", "otp", "mfa"] } : null;
-  }
-  const used = await deps.recoveryCodeStore.consume(deps.db, user.id, deps.recoveryHasher.candidates(code), deps.clock.now());
-  return used ? { assurance: "aal2", amr: ["pwd", "mfa"] } : null;
+  if (!user) return null;
+  const used = await checkFactorCode(deps, user, code, { recoveryCodes: true });
+  if (used === "totp") return { assurance: "aal2", amr: ["pwd", "otp", "mfa"] };
+  return used === "recovery_code" ? { assurance: "aal2", amr: ["pwd", "mfa"] } : null;
 }
 
 export type EnrolmentOffer = { secret: string; uri: string; canSkip: boolean };

@@ -2,6 +2,7 @@ import type { AuditContext } from "../audit/audit-event";
 import type { Clock } from "../platform/clock";
 import type { SessionService } from "../sessions/session.service";
 import type { UserRow } from "../users/user.store";
+import { checkFactorCode, type FactorUsed } from "./factor-code";
 import { guardedFactorCheck, type FactorDeps } from "./guarded-factor-check";
 import { accountLabel, securityNotice } from "./security-notice";
 import { generateTotpSecret, totpSecretContext, totpUri } from "./totp";
@@ -16,7 +17,7 @@ type Deps = FactorDeps & { sessions: Pick<SessionService, "revokeUserSessions"> 
 export type Requester = { sessionId: string; userId: string; tenantId: string; ip: string; requestId?: string };
 
 /** Kept in the KV store per session: the new secret, sealed, and how the user proved the old factor. */
-type Offer = { sealedSecret: string; proof: "totp" | "recovery_code" };
+type Offer = { sealedSecret: string; proof: FactorUsed };
 
 export type ProofResult =
   | { kind: "proved" }
@@ -65,7 +66,7 @@ export function createAuthenticatorReplacement(deps: Deps) {
     async prove(requester: Requester, code: string): Promise<ProofResult> {
       const user = await enrolledUser(requester);
       if (!user) return { kind: "no_authenticator" };
-      const checked = await guardedFactorCheck(deps, { ...requester, step: "replace_authenticator" }, () => checkOldFactor(user, code.trim()));
+      const checked = await guardedFactorCheck(deps, { ...requester, step: "replace_authenticator" }, () => checkFactorCode(deps, user, code.trim(), { recoveryCodes: true }));
       if (checked.kind !== "passed") return checked;
       const secret = await generateTotpSecret();
       const offer: Offer = { sealedSecret: deps.secretBox.seal(secret, totpSecretContext(user.id)), proof: checked.value };
@@ -100,16 +101,6 @@ export function createAuthenticatorReplacement(deps: Deps) {
       return { kind: "replaced", otherSessionsEnded };
     },
   };
-
-  async function checkOldFactor(user: UserRow & { totpSecret: string }, code: string): Promise<Offer["proof"] | null> {
-    const digits = code.replace(/\s/g, "");
-    if (/^\d{6}$/.test(digits)) {
-      const secret = deps.secretBox.open(user.totpSecret, totpSecretContext(user.id));
-      return (await deps.totp.verify(user.id, secret, digits)).ok ? "totp" : null;
-    }
-    if (!code) return null;
-    return (await deps.recoveryCodeStore.consume(deps.db, user.id, deps.recoveryHasher.candidates(code), deps.clock.now())) ? "recovery_code" : null;
-  }
 }
 
 function replacedNotice(clock: Clock, tenantName: string, user: UserRow, ip: string) {

@@ -1,10 +1,10 @@
 import type { Clock } from "../platform/clock";
 import type { SessionService } from "../sessions/session.service";
 import type { UserRow } from "../users/user.store";
+import { checkFactorCode } from "./factor-code";
 import { guardedFactorCheck, type FactorDeps } from "./guarded-factor-check";
 import { generateRecoveryCodes } from "./recovery-codes";
 import { accountLabel, securityNotice } from "./security-notice";
-import { totpSecretContext } from "./totp";
 
 export const RECOVERY_CODE_COUNT = 10;
 
@@ -37,12 +37,9 @@ export function createRecoveryCodeRegeneration(deps: Deps) {
     /** With `endOtherSessions` (the form's default), every other session of the user ends once committed. */
     async regenerate(requester: Requester, code: string, options: { endOtherSessions: boolean }): Promise<RegenerationResult> {
       const user = await deps.userStore.findInTenant(deps.db, requester.tenantId, requester.userId);
-      const sealed = user?.totpSecret;
-      if (!user || !sealed || user.status !== "active") return { kind: "no_authenticator" };
-      const checked = await guardedFactorCheck(deps, { ...requester, step: "recovery_codes" }, async () => {
-        const secret = deps.secretBox.open(sealed, totpSecretContext(user.id));
-        return (await deps.totp.verify(user.id, secret, code.replace(/\s/g, ""))).ok ? true : null;
-      });
+      if (!user?.totpSecret || user.status !== "active") return { kind: "no_authenticator" };
+      // The app only: a recovery code cannot mint its own successors.
+      const checked = await guardedFactorCheck(deps, { ...requester, step: "recovery_codes" }, () => checkFactorCode(deps, user, code, { recoveryCodes: false }));
       if (checked.kind !== "passed") return checked;
       const codes = generateRecoveryCodes(RECOVERY_CODE_COUNT);
       const tenant = await deps.tenantStore.findById(deps.db, user.tenantId);
