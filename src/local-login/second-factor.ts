@@ -1,5 +1,6 @@
 import type { AuditContext } from "../audit/audit-event";
 import { checkFactorCode } from "../mfa/factor-code";
+import { secondFactorLockKey, secondFactorSubject } from "../mfa/guarded-factor-check";
 import { generateRecoveryCodes } from "../mfa/recovery-codes";
 import { accountLabel, securityNotice } from "../mfa/security-notice";
 import { generateTotpSecret, totpSecretContext, totpUri } from "../mfa/totp";
@@ -29,11 +30,11 @@ export async function verifySecondFactor(deps: LocalLoginDeps, token: string | u
   const pending = await loadPending(deps, token, client, "mfa");
   if (!pending || !token) return { kind: "no_pending" };
   const busy: SecondFactorResult = { kind: "throttled", retryAfterSeconds: 1 };
-  return withAttemptLock(deps.kv, `mfa:${pending.userId}:${client.ip}`, busy, () => checkSecondFactor(deps, token, pending, code, client));
+  return withAttemptLock(deps.kv, secondFactorLockKey(pending.userId, client.ip), busy, () => checkSecondFactor(deps, token, pending, code, client));
 }
 
 async function checkSecondFactor(deps: LocalLoginDeps, token: string, pending: PendingLogin, code: string, client: LoginClient): Promise<SecondFactorResult> {
-  const subject = { account: `user:${pending.userId}`, ip: client.ip, action: "mfa" as const };
+  const subject = secondFactorSubject(pending.userId, client.ip);
   const context: AuditContext = { actor: { type: "user", id: pending.userId }, ip: client.ip, requestId: client.requestId };
   const gate = await deps.throttle.check(subject);
   if (!gate.allowed) {

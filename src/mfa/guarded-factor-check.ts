@@ -32,14 +32,21 @@ export type FactorAttempt = { userId: string; tenantId: string; ip: string; requ
 export type Guarded<T> = { kind: "passed"; value: T } | { kind: "throttled"; retryAfterSeconds: number } | { kind: "wrong_code" };
 
 /**
+ * The lock and the throttle counters of every check of a user's second-factor code, at login and on the
+ * account page alike: one place, so that the two can never count apart.
+ */
+export const secondFactorLockKey = (userId: string, ip: string) => `mfa:${userId}:${ip}`;
+export const secondFactorSubject = (userId: string, ip: string) => ({ account: `user:${userId}`, ip, action: "mfa" as const });
+
+/**
  * A signed-in user's code of their second factor, checked as the login's code step checks one: one check
  * at a time per account and IP (the same lock), the same throttle counters, and every failure audited.
  * `check` answers the value proved, or null for a wrong code.
  */
 export async function guardedFactorCheck<T>(deps: GuardDeps, attempt: FactorAttempt, check: () => Promise<T | null>): Promise<Guarded<T>> {
   const busy: Guarded<T> = { kind: "throttled", retryAfterSeconds: 1 };
-  return withAttemptLock(deps.kv, `mfa:${attempt.userId}:${attempt.ip}`, busy, async (): Promise<Guarded<T>> => {
-    const subject = { account: `user:${attempt.userId}`, ip: attempt.ip, action: "mfa" as const };
+  return withAttemptLock(deps.kv, secondFactorLockKey(attempt.userId, attempt.ip), busy, async (): Promise<Guarded<T>> => {
+    const subject = secondFactorSubject(attempt.userId, attempt.ip);
     const context = { actor: { type: "user" as const, id: attempt.userId }, ip: attempt.ip, requestId: attempt.requestId };
     const gate = await deps.throttle.check(subject);
     if (!gate.allowed) {
