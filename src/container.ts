@@ -66,6 +66,7 @@ export function createContainer(infra: Infrastructure) {
   const ssoConnectionStore = createSsoConnectionStore();
   const ssoPolicyStore = createSsoPolicyStore();
   const recoveryCodeStore = createRecoveryCodeStore();
+  const countRecoveryCodes = (userId: string) => recoveryCodeStore.countUnused(db, userId);
   const recoveryNotices = createRecoveryCodeNotices({ kv });
   const sessions = createSessionService({ store: createSessionStore({ kv, clock }), clock });
   const bcrypt = config.bcryptThreads > 0 ? createBcryptWorkerPool({ size: config.bcryptThreads, nice: config.bcryptThreadNice }) : libuvBcrypt;
@@ -123,12 +124,12 @@ export function createContainer(infra: Infrastructure) {
     users: createUserService({
       db, clock, userStore, auditStore, hasher,
       revokeUserSessions: (userId) => sessions.revokeUserSessions(userId),
-      countRecoveryCodes: (userId) => recoveryCodeStore.countUnused(db, userId),
+      countRecoveryCodes,
       checkPassword: (password, user, tenant) => checkAdminPassword(policy, password, user, tenant),
       invite: (tx, user, tenant) => passwordReset.inviteInTransaction(tx, user, tenant),
     }),
     apiKeys: createApiKeyService({ db, clock, logger, apiKeyStore, tenantStore, auditStore }),
-    account: createAccountService({ db, sessions, userStore, tenantStore, auditStore }),
+    account: createAccountService({ db, sessions, userStore, tenantStore, auditStore, countRecoveryCodes }),
     authenticatorReplacement: createAuthenticatorReplacement({
       db, kv, clock, userStore, tenantStore, recoveryCodeStore, auditStore, outbox, throttle, sessions,
       recoveryHasher: localLogin.recoveryHasher, secretBox: localLogin.secretBox, totp: localLogin.totp,

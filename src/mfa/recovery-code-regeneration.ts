@@ -27,13 +27,6 @@ export type RegenerationResult =
  */
 export function createRecoveryCodeRegeneration(deps: Deps) {
   return {
-    /** Unused codes the user still holds, or null without an authenticator (no codes to speak of). */
-    async unusedCount(userId: string, tenantId: string): Promise<number | null> {
-      const user = await deps.userStore.findInTenant(deps.db, tenantId, userId);
-      if (!user?.totpSecret) return null;
-      return deps.recoveryCodeStore.countUnused(deps.db, userId);
-    },
-
     /** With `endOtherSessions` (the form's default), every other session of the user ends once committed. */
     async regenerate(requester: Requester, code: string, options: { endOtherSessions: boolean }): Promise<RegenerationResult> {
       const user = await deps.userStore.findInTenant(deps.db, requester.tenantId, requester.userId);

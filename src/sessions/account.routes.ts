@@ -43,8 +43,8 @@ export function accountRouter(deps: Deps): Router {
 
   async function renderAccount(req: Request, res: Response, error?: string, status = 200): Promise<void> {
     const session = res.locals.session!;
-    const [view, recoveryCodesLeft] = await Promise.all([deps.account.describe(session), deps.recoveryCodes.unusedCount(session.userId, session.tenantId)]);
-    deps.views.render(res, "account", { title: "Your account", csrfToken: csrfToken(req, res), ...view, recoveryCodesLeft, error }, status);
+    const view = await deps.account.describe(session);
+    deps.views.render(res, "account", { title: "Your account", csrfToken: csrfToken(req, res), ...view, error }, status);
   }
 
   // New recovery codes, for a current TOTP code: shown once, on the account page.

@@ -6,7 +6,11 @@ import type { UserStore } from "../users/user.store";
 import type { Session } from "./session";
 import type { SessionService } from "./session.service";
 
-type Deps = { db: Db; sessions: SessionService; userStore: UserStore; tenantStore: TenantStore; auditStore: AuditStore };
+type Deps = {
+  db: Db; sessions: SessionService; userStore: UserStore; tenantStore: TenantStore; auditStore: AuditStore;
+  /** Unused recovery codes of a user. */
+  countRecoveryCodes: (userId: string) => Promise<number>;
+};
 
 /** What the signed-in user can see and do about their own account and sessions. */
 export function createAccountService(deps: Deps) {
@@ -23,6 +27,8 @@ export function createAccountService(deps: Deps) {
       return {
         email: user?.email ?? "",
         tenantName: tenant?.name ?? "",
+        // Null without an authenticator app: there are no codes to speak of.
+        recoveryCodesLeft: user?.totpSecret ? await deps.countRecoveryCodes(user.id) : null,
         sessions: sessions
           .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
           .map((s) => ({
